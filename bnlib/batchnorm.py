@@ -1,0 +1,234 @@
+"""Batch Normalization for fully-connected layers: the paper's Algorithms 1 and 2.
+
+Conventions (Ioffe & Szegedy 2015, and `torch.nn.BatchNorm1d`, which we match exactly):
+
+- Training mode normalises each column of the batch `x` (N, D) with the batch mean and the
+  *biased* batch variance (divide by N), as in Algorithm 1.
+- eps is added to the variance *inside* the square root: x_hat = (x - mean) / sqrt(var + eps).
+- Running statistics start at mean 0 and variance 1. `momentum` weights the *new* batch value:
+  running = (1 - momentum) * running + momentum * batch   (PyTorch; Keras's momentum 0.99
+  weights the *old* value instead, so Keras 0.99 is PyTorch 0.01).
+- `running_var` stores the *unbiased* batch variance, var * N / (N - 1), the m/(m-1) of
+  Algorithm 2, while the normalisation itself uses the biased one.
+- Evaluation mode normalises with the running statistics, so any batch size works, even 1.
+"""
+from typing import NamedTuple
+
+import numpy as np
+
+from .checks import as_float_array, check_finite, check_positive, check_shape
+
+
+class BatchNormCache(NamedTuple):
+    """What the training-mode forward keeps for the backward pass."""
+
+    x: np.ndarray        # (N, D) input
+    mean: np.ndarray     # (D,)  mu_B, the batch mean
+    var: np.ndarray      # (D,)  sigma_B^2, the biased batch variance
+    inv_std: np.ndarray  # (D,)  1 / sqrt(var + eps)
+    x_hat: np.ndarray    # (N, D) normalised input
+    gamma: np.ndarray    # (D,)  scale
+    eps: float
+
+
+def _check_params(x, gamma, beta, eps):
+    """Validate the inputs of a forward pass; return them as float arrays."""
+    x = as_float_array(x, "x", ndim=2)
+    n, d = x.shape
+    gamma = as_float_array(gamma, "gamma", ndim=1)
+    beta = as_float_array(beta, "beta", ndim=1)
+    check_shape(gamma, (d,), "gamma")
+    check_shape(beta, (d,), "beta")
+    check_positive(eps, "eps")
+    return x, gamma, beta
+
+
+def batch_statistics(x):
+    """Column mean and biased variance of `x` (N, D), computed in two passes.
+
+    The corrected two-pass algorithm: centre with a first estimate of the mean, then add the
+    (tiny) mean of the centred data back. Unlike E[x^2] - E[x]^2 it stays accurate for float32
+    data with a large offset (say 1e4) and unit spread.
+
+    Returns mean (D,), var (D,) and the centred data x - mean (N, D).
+    """
+    n = x.shape[0]
+    if n < 2:
+        raise ValueError(
+            f"batch norm in training mode needs more than 1 value per feature, got a batch of {n}; "
+            "the batch variance of a single sample is 0 and the output would collapse to beta "
+            "(use eval mode for single samples)")
+    mean = x.mean(axis=0)                          # (D,)  first estimate
+    check_finite(mean, "the batch mean")
+    xc = x - mean                                  # (N, D)
+    correction = xc.mean(axis=0)                   # (D,)  rounding error of the first estimate
+    var = np.einsum("nd,nd->d", xc, xc) / n - correction * correction  # (D,) biased
+    check_finite(var, "the batch variance", " (float overflow? rescale the input)")
+    xc -= correction
+    return mean + correction, var, xc
+
+
+def batchnorm_forward(x, gamma, beta, eps=1e-5):
+    """Training-mode batch norm (Algorithm 1) on a batch `x` of shape (N, D).
+
+    Inputs:
+    - x: (N, D) with N >= 2; integers are promoted to float64.
+    - gamma, beta: (D,) scale and shift.
+    - eps: > 0, added to the variance inside the square root.
+
+    Returns (out, cache): out (N, D) = gamma * x_hat + beta, and the cache for the backwards.
+    """
+    x, gamma, beta = _check_params(x, gamma, beta, eps)
+    mean, var, x_hat = batch_statistics(x)         # x_hat holds x - mean for now
+    inv_std = 1.0 / np.sqrt(var + eps)             # (D,)
+    x_hat *= inv_std                               # (N, D) in place: now (x - mean) / std
+    out = x_hat * gamma                            # (N, D)
+    out += beta
+    return out, BatchNormCache(x, mean, var, inv_std, x_hat, gamma, eps)
+
+
+def batchnorm_backward(dout, cache):
+    """Closed-form backward of `batchnorm_forward`.
+
+    With dbeta = sum_n dout and dgamma = sum_n dout * x_hat (sums over the batch):
+        dx = gamma * inv_std / N * (N * dout - dbeta - x_hat * dgamma)
+
+    Inputs: dout (N, D), the upstream gradient; cache from `batchnorm_forward`.
+    Returns (dx (N, D), dgamma (D,), dbeta (D,)).
+    """
+    dout, cache = _check_backward(dout, cache)
+    n = dout.shape[0]
+    dbeta = dout.sum(axis=0)                                   # (D,)
+    dgamma = np.einsum("nd,nd->d", dout, cache.x_hat)          # (D,) one pass, no temporary
+    scale = cache.gamma * cache.inv_std                        # (D,)
+    dx = cache.x_hat * (-scale * dgamma / n)                   # (N, D)
+    dx += dout * scale
+    dx -= scale * dbeta / n
+    return dx, dgamma, dbeta
+
+
+def batchnorm_backward_staged(dout, cache):
+    """Backward of `batchnorm_forward`, node by node through the computational graph.
+
+    The forward graph, with the name of each node:
+        mean = sum(x) / N,   xc = x - mean,   sq = xc**2,   var = sum(sq) / N,
+        std = sqrt(var + eps),   inv_std = 1 / std,   x_hat = xc * inv_std,
+        out = gamma * x_hat + beta
+    Each line below is one node's local chain rule, from the output back to x. Where a node
+    feeds several others (xc feeds sq and x_hat; x feeds xc and mean) the gradients of the
+    paths are added.
+
+    Inputs: dout (N, D); cache from `batchnorm_forward`.
+    Returns (dx (N, D), dgamma (D,), dbeta (D,)).
+    """
+    dout, cache = _check_backward(dout, cache)
+    n = dout.shape[0]
+    x_hat, gamma, inv_std = cache.x_hat, cache.gamma, cache.inv_std
+    xc = cache.x - cache.mean                      # recompute the forward node xc
+    std = np.sqrt(cache.var + cache.eps)
+    # out = gamma * x_hat + beta
+    dbeta = dout.sum(axis=0)
+    dgamma = (dout * x_hat).sum(axis=0)
+    dx_hat = dout * gamma
+    # x_hat = xc * inv_std: two inputs, two local gradients
+    dinv_std = (dx_hat * xc).sum(axis=0)
+    dxc = dx_hat * inv_std                         # first path into xc
+    # inv_std = 1 / std;  std = sqrt(var + eps)
+    dstd = -dinv_std / std**2
+    dvar = dstd * 0.5 / std
+    # var = sum(sq) / N;  sq = xc**2
+    dsq = np.ones_like(xc) * dvar / n
+    dxc += 2 * xc * dsq                            # second path into xc
+    # xc = x - mean;  mean = sum(x) / N
+    dmean = -dxc.sum(axis=0)
+    dx = dxc + np.ones_like(xc) * dmean / n        # both paths into x
+    return dx, dgamma, dbeta
+
+
+def _check_backward(dout, cache):
+    """Validate a backward call: a forward must have run, and dout must match its output."""
+    if not isinstance(cache, BatchNormCache):
+        raise RuntimeError("backward called before forward: pass the cache returned by "
+                           "batchnorm_forward (got {!r})".format(type(cache).__name__))
+    dout = as_float_array(dout, "dout", ndim=2)
+    check_shape(dout, cache.x_hat.shape, "dout")
+    return dout, cache
+
+
+def batchnorm_eval_forward(x, gamma, beta, running_mean, running_var, eps=1e-5):
+    """Evaluation-mode batch norm: normalise `x` (N, D) with fixed statistics (Algorithm 2).
+
+    Returns out (N, D) = gamma * (x - running_mean) / sqrt(running_var + eps) + beta.
+    Any N >= 1 works, since nothing is estimated from the batch.
+    """
+    x, gamma, beta = _check_params(x, gamma, beta, eps)
+    scale = gamma / np.sqrt(running_var + eps)     # (D,)
+    out = x * scale                                # (N, D)
+    out += beta - running_mean * scale
+    return out
+
+
+class BatchNorm1d:
+    """A batch-norm layer with learned gamma/beta and running statistics, like torch's.
+
+    Inputs:
+    - num_features: D, the number of columns it normalises.
+    - eps: > 0, added to the variance inside the square root (PyTorch's default 1e-5).
+    - momentum: in [0, 1], the weight of the *new* batch statistics in the running averages.
+    - dtype: float dtype of the parameters and running statistics.
+
+    After `backward(dout)`, the gradients are in `dgamma` and `dbeta`.
+    """
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, dtype=np.float64):
+        if int(num_features) != num_features or num_features < 1:
+            raise ValueError(f"num_features must be a positive integer, got {num_features!r}")
+        check_positive(eps, "eps")
+        if not 0.0 <= momentum <= 1.0:
+            raise ValueError(f"momentum must lie in [0, 1] (the weight of the new batch value), "
+                             f"got {momentum!r}")
+        self.num_features, self.eps, self.momentum = int(num_features), float(eps), float(momentum)
+        self.gamma = np.ones(self.num_features, dtype)
+        self.beta = np.zeros(self.num_features, dtype)
+        self.running_mean = np.zeros(self.num_features, dtype)
+        self.running_var = np.ones(self.num_features, dtype)
+        self.dgamma = self.dbeta = None
+        self.training = True
+        self._cache = None
+
+    def train(self):
+        """Switch to training mode (batch statistics); returns self."""
+        self.training = True
+        return self
+
+    def eval(self):
+        """Switch to evaluation mode (running statistics); returns self."""
+        self.training = False
+        return self
+
+    def forward(self, x):
+        """Normalise `x` (N, D); in training mode also update the running statistics."""
+        if not self.training:
+            self._cache = None
+            return batchnorm_eval_forward(x, self.gamma, self.beta, self.running_mean,
+                                          self.running_var, self.eps)
+        out, self._cache = batchnorm_forward(x, self.gamma, self.beta, self.eps)
+        n, m = out.shape[0], self.momentum
+        self.running_mean *= 1 - m
+        self.running_mean += m * self._cache.mean
+        self.running_var *= 1 - m
+        self.running_var += m * self._cache.var * (n / (n - 1))  # unbiased, as torch stores it
+        return out
+
+    def backward(self, dout):
+        """Backpropagate `dout` (N, D) through the last training-mode forward; return dx."""
+        if self._cache is None:
+            raise RuntimeError("BatchNorm1d.backward called without a training-mode forward "
+                               "before it (call train() and forward(x) first)")
+        dx, self.dgamma, self.dbeta = batchnorm_backward(dout, self._cache)
+        return dx
+
+    def __repr__(self):
+        mode = "train" if self.training else "eval"
+        return (f"BatchNorm1d({self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"mode={mode})")

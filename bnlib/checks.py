@@ -1,0 +1,43 @@
+"""Input checks shared by every layer: clear errors instead of silent NaNs."""
+import numpy as np
+
+
+def as_float_array(x, name, ndim=None):
+    """Return `x` as a floating-point ndarray, or raise a clear error.
+
+    Integer input is promoted to float64; float32 and float64 are kept as they are.
+
+    Inputs:
+    - x: anything array-like.
+    - name: what to call it in an error message, e.g. "x" or "gamma".
+    - ndim: the number of dimensions `x` must have (None: any).
+
+    Raises TypeError for non-numeric input (strings, objects, booleans, complex numbers)
+    and ValueError for the wrong number of dimensions.
+    """
+    arr = np.asarray(x)
+    if arr.dtype.kind in "iu":
+        arr = arr.astype(np.float64)
+    elif arr.dtype.kind != "f":
+        raise TypeError(f"{name} must hold real numbers (int or float), got dtype {arr.dtype}")
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim} dimension(s), got shape {arr.shape}")
+    return arr
+
+
+def check_shape(arr, shape, name):
+    """Raise ValueError unless `arr.shape == shape`."""
+    if arr.shape != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}, got {arr.shape}")
+
+
+def check_positive(value, name):
+    """Raise ValueError unless `value` is a finite number > 0 (used for eps and learning rates)."""
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+
+
+def check_finite(arr, name, hint=""):
+    """Raise ValueError if `arr` holds NaN or infinity (a cheap check on a reduced array)."""
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} is not finite (NaN or infinity in the input?){hint}")

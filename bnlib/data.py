@@ -1,0 +1,42 @@
+"""MNIST, loaded offline from the .npz shipped in data/, with its checksum verified."""
+import hashlib
+from pathlib import Path
+
+import numpy as np
+
+MNIST_SHA256 = "06af5dfe73b70e3bc1c36439982b18a8d76803db9b544f6fdf838a37fbb01b64"
+DEFAULT_PATH = Path(__file__).resolve().parent.parent / "data" / "mnist.npz"
+
+
+def sha256_of(path):
+    """Hex sha256 of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def load_mnist(path=None):
+    """Load MNIST: 60,000 training and 10,000 test images.
+
+    Inputs: path to mnist.npz (None: the copy in the repository's data/ folder).
+    Returns (x_train (60000, 784) float32 in [0, 1], y_train (60000,) int64,
+             x_test (10000, 784) float32, y_test (10000,) int64).
+    Raises FileNotFoundError if the file is missing and ValueError if its sha256 is wrong.
+    Never unpickles (np.load with allow_pickle=False).
+    """
+    path = Path(path) if path is not None else DEFAULT_PATH
+    if not path.is_file():
+        raise FileNotFoundError(f"MNIST file not found: {path} (it ships with the course as "
+                                "data/mnist.npz; restore it with git checkout data/mnist.npz)")
+    digest = sha256_of(path)
+    if digest != MNIST_SHA256:
+        raise ValueError(f"MNIST file {path} is corrupt or not the expected one: sha256 {digest}, "
+                         f"expected {MNIST_SHA256}")
+    with np.load(path, allow_pickle=False) as f:
+        arrays = {k: f[k] for k in ("x_train", "y_train", "x_test", "y_test")}
+    images = lambda a: (a.reshape(len(a), -1).astype(np.float32) / np.float32(255.0))
+    labels = lambda a: a.astype(np.int64)
+    return (images(arrays["x_train"]), labels(arrays["y_train"]),
+            images(arrays["x_test"]), labels(arrays["y_test"]))

@@ -1,0 +1,234 @@
+"""Tests for bnlib/batchnorm.py: gradients, invariants (hypothesis), running stats, errors."""
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings, strategies as st
+from hypothesis.extra.numpy import arrays
+
+from bnlib import (BatchNorm1d, batchnorm_backward, batchnorm_backward_staged,
+                   batchnorm_eval_forward, batchnorm_forward, numerical_gradient, rel_error)
+
+# Central differences in float64 with h=1e-5 are accurate to ~1e-10 absolute here, and the
+# gradients are O(1), so a relative error of 1e-7 (the issue's bar) leaves a wide margin.
+GRAD_TOL = 1e-7
+BACKWARDS = [batchnorm_backward, batchnorm_backward_staged]
+
+
+def random_problem(rng, n=6, d=4):
+    x = 3 * rng.standard_normal((n, d)) + 2
+    gamma = rng.standard_normal(d) + 1
+    beta = rng.standard_normal(d)
+    dout = rng.standard_normal((n, d))
+    return x, gamma, beta, dout
+
+
+@pytest.mark.parametrize("backward", BACKWARDS)
+def test_gradients_match_central_differences(rng, backward):
+    x, gamma, beta, dout = random_problem(rng)
+    _, cache = batchnorm_forward(x, gamma, beta)
+    dx, dgamma, dbeta = backward(dout, cache)
+    f = lambda: batchnorm_forward(x, gamma, beta)[0]
+    assert rel_error(dx, numerical_gradient(f, x, dout)) < GRAD_TOL
+    assert rel_error(dgamma, numerical_gradient(f, gamma, dout)) < GRAD_TOL
+    assert rel_error(dbeta, numerical_gradient(f, beta, dout)) < GRAD_TOL
+
+
+def test_forward_is_algorithm_1_with_biased_variance(rng):
+    x, gamma, beta, _ = random_problem(rng)
+    out, cache = batchnorm_forward(x, gamma, beta, eps=1e-5)
+    mean, var = x.mean(axis=0), x.var(axis=0, ddof=0)
+    expected = gamma * (x - mean) / np.sqrt(var + 1e-5) + beta
+    np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(cache.var, var, rtol=1e-12)
+
+
+def test_gamma_and_beta_can_undo_the_normalisation(rng):
+    x, _, _, _ = random_problem(rng)
+    eps = 1e-5
+    gamma = np.sqrt(x.var(axis=0) + eps)
+    out, _ = batchnorm_forward(x, gamma, x.mean(axis=0), eps)
+    np.testing.assert_allclose(out, x, rtol=1e-12, atol=1e-12)
+
+
+def test_float32_offset_still_normalises(rng):
+    # A large offset relative to the spread is where E[x^2] - E[x]^2 loses everything in float32.
+    x = (1e4 + rng.standard_normal((1024, 64))).astype(np.float32)
+    out, _ = batchnorm_forward(x, np.ones(64, np.float32), np.zeros(64, np.float32))
+    assert out.dtype == np.float32
+    # float32 has 24 bits: x itself is rounded to ~1e-3 at 1e4, so 1e-2 is what remains.
+    np.testing.assert_allclose(out.mean(axis=0), 0, atol=1e-2)
+    np.testing.assert_allclose(out.std(axis=0), 1, atol=1e-2)
+
+
+def test_integer_input_is_promoted_to_float(rng):
+    x = rng.integers(0, 10, size=(8, 3))
+    out, _ = batchnorm_forward(x, np.ones(3), np.zeros(3))
+    assert out.dtype == np.float64
+    np.testing.assert_allclose(out.mean(axis=0), 0, atol=1e-12)
+
+
+# ---- invariants, for many random batches (hypothesis) ----
+
+finite = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False)
+batches = st.tuples(st.integers(2, 12), st.integers(1, 5)).flatmap(
+    lambda shape: arrays(np.float64, shape, elements=finite))
+
+
+def spread_out(x):
+    """Keep only the columns whose spread is well above eps, so the output variance is ~1."""
+    x = x[:, x.std(axis=0) > 1e-2]
+    assume(x.shape[1] > 0)
+    return x
+
+
+@settings(max_examples=60, deadline=None)
+@given(batches)
+def test_unit_gamma_gives_mean_0_variance_1(x):
+    x = spread_out(x)
+    d = x.shape[1]
+    out, _ = batchnorm_forward(x, np.ones(d), np.zeros(d))
+    np.testing.assert_allclose(out.mean(axis=0), 0, atol=1e-9)
+    # var(out) = var / (var + eps) with var >= 1e-4 and eps = 1e-5: within 0.1 of 1
+    expected = x.var(axis=0) / (x.var(axis=0) + 1e-5)
+    np.testing.assert_allclose(out.var(axis=0), expected, rtol=1e-9)
+
+
+@settings(max_examples=60, deadline=None)
+@given(batches, st.data())
+def test_dx_sums_to_zero_and_is_orthogonal_to_x_hat(x, data):
+    # sum(x_hat^2) = N var / (var + eps), so the orthogonality is exact only as eps -> 0:
+    # with eps = 1e-12 and columns whose spread is > 1e-2 what is left is below 1e-8 relative.
+    x = spread_out(x)
+    d = x.shape[1]
+    dout = data.draw(arrays(np.float64, x.shape, elements=st.floats(-10, 10)))
+    _, cache = batchnorm_forward(x, np.ones(d), np.zeros(d), eps=1e-12)
+    dx, _, _ = batchnorm_backward(dout, cache)
+    scale = np.abs(dout).sum() * cache.inv_std.max() + 1
+    np.testing.assert_allclose(dx.sum(axis=0), 0, atol=1e-9 * scale)
+    np.testing.assert_allclose((dx * cache.x_hat).sum(axis=0), 0, atol=1e-9 * scale)
+
+
+@settings(max_examples=60, deadline=None)
+@given(batches, st.floats(0.1, 100), st.floats(-100, 100))
+def test_invariant_to_positive_scale_and_shift(x, a, b):
+    x = spread_out(x)
+    d = x.shape[1]
+    gamma, beta = np.ones(d), np.zeros(d)
+    # eps breaks exact invariance slightly (var vs a^2 var); eps=1e-12 makes it negligible.
+    out1, _ = batchnorm_forward(x, gamma, beta, eps=1e-12)
+    out2, _ = batchnorm_forward(a * x + b, gamma, beta, eps=1e-12)
+    np.testing.assert_allclose(out2, out1, atol=1e-6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(batches, st.data())
+def test_staged_and_closed_form_backwards_agree(x, data):
+    d = x.shape[1]
+    gamma = data.draw(arrays(np.float64, d, elements=st.floats(-3, 3)))
+    dout = data.draw(arrays(np.float64, x.shape, elements=st.floats(-10, 10)))
+    _, cache = batchnorm_forward(x, gamma, np.zeros(d))
+    for fast, staged in zip(batchnorm_backward(dout, cache), batchnorm_backward_staged(dout, cache)):
+        scale = np.abs(dout).sum() * (cache.inv_std.max() + 1) * (np.abs(gamma).max() + 1)
+        np.testing.assert_allclose(fast, staged, atol=1e-10 * scale)
+
+
+# ---- the layer: running statistics, modes ----
+
+def test_running_statistics_follow_torch_conventions(rng):
+    bn = BatchNorm1d(3, momentum=0.1)
+    np.testing.assert_array_equal(bn.running_mean, 0)
+    np.testing.assert_array_equal(bn.running_var, 1)
+    x = rng.standard_normal((5, 3))
+    bn.forward(x)
+    # momentum weights the new value; the stored variance is the unbiased one (ddof=1)
+    np.testing.assert_allclose(bn.running_mean, 0.1 * x.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(bn.running_var, 0.9 + 0.1 * x.var(axis=0, ddof=1), rtol=1e-12)
+
+
+def test_eval_uses_running_statistics_and_accepts_a_batch_of_one(rng):
+    bn = BatchNorm1d(3)
+    for _ in range(5):
+        bn.forward(rng.standard_normal((10, 3)) * 2 + 1)
+    bn.gamma[:] = [1.0, 2.0, 0.5]
+    bn.beta[:] = [0.0, -1.0, 3.0]
+    x = rng.standard_normal((1, 3))
+    out = bn.eval().forward(x)
+    expected = bn.gamma * (x - bn.running_mean) / np.sqrt(bn.running_var + bn.eps) + bn.beta
+    np.testing.assert_allclose(out, expected, rtol=1e-12)
+    np.testing.assert_allclose(
+        batchnorm_eval_forward(x, bn.gamma, bn.beta, bn.running_mean, bn.running_var), expected)
+
+
+def test_eval_does_not_change_running_statistics(rng):
+    bn = BatchNorm1d(2)
+    bn.forward(rng.standard_normal((4, 2)))
+    mean, var = bn.running_mean.copy(), bn.running_var.copy()
+    bn.eval().forward(rng.standard_normal((4, 2)))
+    np.testing.assert_array_equal(bn.running_mean, mean)
+    np.testing.assert_array_equal(bn.running_var, var)
+
+
+def test_layer_backward_stores_parameter_gradients(rng):
+    x, gamma, beta, dout = random_problem(rng)
+    bn = BatchNorm1d(x.shape[1])
+    bn.gamma[:], bn.beta[:] = gamma, beta
+    dx = bn.forward(x) is not None and bn.backward(dout)
+    _, cache = batchnorm_forward(x, gamma, beta)
+    expected = batchnorm_backward(dout, cache)
+    for got, want in zip((dx, bn.dgamma, bn.dbeta), expected):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+# ---- bad input: clear errors, never a silent NaN ----
+
+@pytest.mark.parametrize("x, gamma, beta, error, words", [
+    (np.ones(4), np.ones(4), np.zeros(4), ValueError, "dimension"),
+    (np.ones((2, 3, 4)), np.ones(3), np.zeros(3), ValueError, "dimension"),
+    (np.ones((4, 3)), np.ones(2), np.zeros(3), ValueError, "gamma must have shape"),
+    (np.ones((4, 3)), np.ones(3), np.zeros((3, 1)), ValueError, "beta"),
+    (np.ones((1, 3)), np.ones(3), np.zeros(3), ValueError, "batch of 1"),
+    (np.array([["a", "b"], ["c", "d"]]), np.ones(2), np.zeros(2), TypeError, "real numbers"),
+    (np.array([[1, None], [2, 3]], dtype=object), np.ones(2), np.zeros(2), TypeError, "dtype"),
+    (np.array([[np.nan, 1.0], [2.0, 3.0]]), np.ones(2), np.zeros(2), ValueError, "not finite"),
+    (np.array([[np.inf, 1.0], [2.0, 3.0]]), np.ones(2), np.zeros(2), ValueError, "not finite"),
+])
+def test_bad_input_raises_a_clear_error(x, gamma, beta, error, words):
+    with pytest.raises(error, match=words):
+        batchnorm_forward(x, gamma, beta)
+
+
+@pytest.mark.parametrize("eps", [0.0, -1e-5, float("nan")])
+def test_eps_must_be_positive(eps):
+    with pytest.raises(ValueError, match="eps"):
+        batchnorm_forward(np.ones((3, 2)), np.ones(2), np.zeros(2), eps=eps)
+    with pytest.raises(ValueError, match="eps"):
+        BatchNorm1d(2, eps=eps)
+
+
+@pytest.mark.parametrize("momentum", [-0.1, 1.5])
+def test_momentum_must_lie_in_0_1(momentum):
+    with pytest.raises(ValueError, match="momentum"):
+        BatchNorm1d(2, momentum=momentum)
+
+
+def test_backward_before_forward_is_an_error():
+    with pytest.raises(RuntimeError, match="before"):
+        BatchNorm1d(2).backward(np.ones((3, 2)))
+    with pytest.raises(RuntimeError, match="before forward"):
+        batchnorm_backward(np.ones((3, 2)), None)
+    bn = BatchNorm1d(2).eval()
+    bn.forward(np.ones((3, 2)))
+    with pytest.raises(RuntimeError, match="training-mode forward"):
+        bn.backward(np.ones((3, 2)))
+
+
+def test_dout_of_the_wrong_shape_is_an_error(rng):
+    _, cache = batchnorm_forward(rng.standard_normal((4, 3)), np.ones(3), np.zeros(3))
+    with pytest.raises(ValueError, match="dout must have shape"):
+        batchnorm_backward(np.ones((4, 2)), cache)
+
+
+def test_batch_of_one_in_the_layer_trains_no_but_evals_yes():
+    bn = BatchNorm1d(2)
+    with pytest.raises(ValueError, match="more than 1 value"):
+        bn.forward(np.ones((1, 2)))
+    assert bn.eval().forward(np.ones((1, 2))).shape == (1, 2)

@@ -1,0 +1,65 @@
+"""Tests for bnlib/layers.py: each backward against central differences, plus edge cases."""
+import numpy as np
+import pytest
+
+from bnlib import (affine_backward, affine_forward, numerical_gradient, rel_error, relu_backward,
+                   relu_forward, sigmoid, sigmoid_backward, sigmoid_forward, softmax_cross_entropy)
+
+GRAD_TOL = 1e-7  # float64 central differences, h = 1e-5: see tests/test_batchnorm.py
+
+
+def test_affine_gradients(rng):
+    x, W, b = rng.standard_normal((5, 4)), rng.standard_normal((4, 3)), rng.standard_normal(3)
+    dout = rng.standard_normal((5, 3))
+    _, cache = affine_forward(x, W, b)
+    dx, dW, db = affine_backward(dout, cache)
+    f = lambda: affine_forward(x, W, b)[0]
+    for got, var in ((dx, x), (dW, W), (db, b)):
+        assert rel_error(got, numerical_gradient(f, var, dout)) < GRAD_TOL
+    assert affine_backward(dout, cache, need_dx=False)[0] is None
+
+
+def test_affine_without_bias_and_shape_errors(rng):
+    x, W = rng.standard_normal((5, 4)), rng.standard_normal((4, 3))
+    np.testing.assert_allclose(affine_forward(x, W)[0], x @ W)
+    with pytest.raises(ValueError, match="rows"):
+        affine_forward(x, rng.standard_normal((3, 3)), np.zeros(3))
+    with pytest.raises(ValueError, match="b must have shape"):
+        affine_forward(x, W, np.zeros(4))
+
+
+@pytest.mark.parametrize("forward, backward", [(sigmoid_forward, sigmoid_backward),
+                                               (relu_forward, relu_backward)])
+def test_activation_gradients(rng, forward, backward):
+    # keep z away from relu's kink at 0, where the derivative does not exist
+    z = rng.standard_normal((6, 5))
+    z[np.abs(z) < 1e-3] = 0.5
+    dout = rng.standard_normal(z.shape)
+    _, cache = forward(z)
+    assert rel_error(backward(dout, cache), numerical_gradient(lambda: forward(z)[0], z, dout)) < GRAD_TOL
+
+
+def test_sigmoid_is_stable_for_large_inputs():
+    z = np.array([-1000.0, -40.0, 0.0, 40.0, 1000.0])
+    with np.errstate(over="raise", invalid="raise"):  # underflow to 0 is fine
+        s = sigmoid(z)
+    np.testing.assert_allclose(s, [0.0, 1 / (1 + np.exp(40.0)), 0.5, 1 / (1 + np.exp(-40.0)), 1.0])
+    assert sigmoid(z.astype(np.float32)).dtype == np.float32
+
+
+def test_softmax_cross_entropy_value_and_gradient(rng):
+    logits, y = rng.standard_normal((6, 4)), rng.integers(0, 4, 6)
+    loss, dlogits = softmax_cross_entropy(logits, y)
+    p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    assert loss == pytest.approx(-np.mean(np.log(p[np.arange(6), y])), rel=1e-12)
+    numeric = numerical_gradient(lambda: softmax_cross_entropy(logits, y)[0], logits)
+    assert rel_error(dlogits, numeric) < GRAD_TOL
+
+
+def test_softmax_cross_entropy_is_stable_and_checks_labels():
+    loss, _ = softmax_cross_entropy(np.array([[1000.0, 0.0], [0.0, 1000.0]]), np.array([0, 1]))
+    assert loss == pytest.approx(0.0, abs=1e-12)
+    with pytest.raises(ValueError, match="integer labels"):
+        softmax_cross_entropy(np.zeros((2, 3)), np.array([0.0, 1.0]))
+    with pytest.raises(ValueError, match="integer labels"):
+        softmax_cross_entropy(np.zeros((2, 3)), np.array([0, 1, 2]))

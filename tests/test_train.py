@@ -1,0 +1,51 @@
+"""Tests for bnlib/train.py: what it records, and how it stops when training diverges."""
+import numpy as np
+import pytest
+
+from bnlib import MLP, evaluate, minibatches, train
+
+
+@pytest.fixture
+def tiny_data(rng):
+    """A separable 3-class problem small enough to train in a fraction of a second."""
+    centres = 3 * rng.standard_normal((3, 8))
+    y = rng.integers(0, 3, 600)
+    x = (centres[y] + rng.standard_normal((600, 8))).astype(np.float32)
+    return x[:500], y[:500], x[500:], y[500:]
+
+
+def test_minibatches_cover_each_epoch_once(rng):
+    batches = minibatches(10, 3, rng)
+    epoch = np.concatenate([next(batches) for _ in range(3)])
+    assert len(set(epoch)) == 9 and all(len(next(batches)) == 3 for _ in range(5))
+
+
+@pytest.mark.parametrize("use_bn", [False, True])
+def test_train_records_and_learns(rng, tiny_data, use_bn):
+    model = MLP((8, 16, 16, 3), use_bn=use_bn, init_std=0.3, rng=rng)
+    history = train(model, tiny_data, steps=200, lr=0.5, eval_every=50, rng=rng, progress=False)
+    assert history["step"] == [0, 50, 100, 150, 200]
+    assert history["percentiles"][0].shape == (2, 3)
+    assert len(history["grad_norms"][-1]) == 2
+    assert np.isnan(history["loss"][0]) and np.isfinite(history["loss"][-1])
+    assert history["test_acc"][-1] > 0.9 > history["test_acc"][0]
+
+
+def test_train_with_explicit_record_steps(rng, tiny_data):
+    model = MLP((8, 4, 3), rng=rng)
+    history = train(model, tiny_data, steps=30, lr=0.1, eval_every=[5, 7], rng=rng, progress=False)
+    assert history["step"] == [0, 5, 7, 30]
+
+
+def test_evaluate_percentiles_are_ordered(rng, tiny_data):
+    model = MLP((8, 16, 16, 3), use_bn=True, init_std=0.3, rng=rng)
+    accuracy, percentiles = evaluate(model, tiny_data[2], tiny_data[3], unit=3)
+    assert 0 <= accuracy <= 1
+    assert np.all(np.diff(percentiles, axis=1) >= 0)
+
+
+def test_divergence_stops_with_the_step_and_a_hint(rng, tiny_data):
+    model = MLP((8, 16, 3), activation="relu", init_std=3.0, rng=rng)
+    with pytest.raises(RuntimeError, match=r"at step \d+.*lower"):
+        with np.errstate(all="ignore"):
+            train(model, tiny_data, steps=500, lr=1e6, rng=rng, progress=False)
