@@ -5,7 +5,7 @@ STAMP  := $(VENV)/.installed-stamp
 FIRST  := notebooks/01_chain_rule.ipynb
 export MPLBACKEND := Agg
 
-.PHONY: help venv lab test test-unit test-notebooks notebooks pictures bench clean
+.PHONY: help venv lab test test-unit test-notebooks notebooks pictures bench clean student html
 
 help:
 	@echo "make lab         create .venv if needed, install, start JupyterLab on 127.0.0.1 with a token"
@@ -13,6 +13,8 @@ help:
 	@echo "make notebooks   re-execute every notebook in place (commit the outputs)"
 	@echo "make pictures    redraw the figures in pictures/"
 	@echo "make bench       print the speed tables of benchmarks/"
+	@echo "make student     write student/: the course without its solutions, to hand out"
+	@echo "make html        render the executed notebooks to site/ (index.html), to read without a kernel"
 
 # The venv is (re)installed when it is missing or requirements.txt / pyproject.toml changed.
 $(STAMP): requirements.txt pyproject.toml
@@ -47,6 +49,15 @@ pictures: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_batchnorm.py
+
+# Teachers: the solution-free edition (### BEGIN/END SOLUTION regions become stubs) and the site.
+student: $(STAMP)
+	$(PY) -m tools.make_student --out student
+
+# Offline reading: make html MATHJAX_URL="file:///usr/share/javascript/mathjax/MathJax.js?config=TeX-AMS_CHTML-full,Safe"
+# (Debian: apt-get install libjs-mathjax). By default the pages load MathJax from its CDN.
+html: $(STAMP)
+	$(PY) -m tools.make_site --out site $(if $(MATHJAX_URL),--mathjax-url "$(MATHJAX_URL)")
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

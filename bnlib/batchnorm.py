@@ -43,6 +43,16 @@ def _check_params(x, gamma, beta, eps):
     return x, gamma, beta
 
 
+def _column_mean(a):
+    """Mean of `a` (N, D) over the batch, (D,), as one BLAS matrix-vector product.
+
+    (1/N, ..., 1/N) @ a reads `a` once, and for float32/float64 the gemv is about twice as
+    fast as a.mean(axis=0): it is vectorised and may use several threads.
+    """
+    n = a.shape[0]
+    return np.full(n, 1.0 / n, a.dtype) @ a
+
+
 def batch_statistics(x):
     """Column mean and biased variance of `x` (N, D), computed in two passes.
 
@@ -58,13 +68,15 @@ def batch_statistics(x):
             f"batch norm in training mode needs more than 1 value per feature, got a batch of {n}; "
             "the batch variance of a single sample is 0 and the output would collapse to beta "
             "(use eval mode for single samples)")
-    mean = x.mean(axis=0)                          # (D,)  first estimate
+    mean = _column_mean(x)                         # (D,)  first estimate
     check_finite(mean, "the batch mean")
-    xc = x - mean                                  # (N, D)
-    correction = xc.mean(axis=0)                   # (D,)  rounding error of the first estimate
-    var = np.einsum("nd,nd->d", xc, xc) / n - correction * correction  # (D,) biased
+    xc = x - mean                                  # (N, D)  the only new (N, D) array here
+    correction = _column_mean(xc)                  # (D,)  rounding error of the first estimate
+    var = np.einsum("nd,nd->d", xc, xc)            # (D,)  sum of squares: one pass, no xc**2
+    var /= n
+    var -= correction * correction                 # biased variance (divide by N)
     check_finite(var, "the batch variance", " (float overflow? rescale the input)")
-    xc -= correction
+    xc -= correction                               # in place
     return mean + correction, var, xc
 
 
@@ -80,10 +92,11 @@ def batchnorm_forward(x, gamma, beta, eps=1e-5):
     """
     x, gamma, beta = _check_params(x, gamma, beta, eps)
     mean, var, x_hat = batch_statistics(x)         # x_hat holds x - mean for now
-    inv_std = 1.0 / np.sqrt(var + eps)             # (D,)
+    inv_std = np.sqrt(var + eps)                   # (D,)  eps inside the root
+    np.divide(1.0, inv_std, out=inv_std)
     x_hat *= inv_std                               # (N, D) in place: now (x - mean) / std
-    out = x_hat * gamma                            # (N, D)
-    out += beta
+    out = x_hat * gamma                            # (N, D)  the second and last new array
+    out += beta                                    # in place
     return out, BatchNormCache(x, mean, var, inv_std, x_hat, gamma, eps)
 
 
@@ -97,13 +110,17 @@ def batchnorm_backward(dout, cache):
     Returns (dx (N, D), dgamma (D,), dbeta (D,)).
     """
     dout, cache = _check_backward(dout, cache)
-    n = dout.shape[0]
-    dbeta = dout.sum(axis=0)                                   # (D,)
-    dgamma = np.einsum("nd,nd->d", dout, cache.x_hat)          # (D,) one pass, no temporary
+    n, x_hat = dout.shape[0], cache.x_hat
+    dbeta = np.ones(n, dout.dtype) @ dout                      # (D,) column sums: BLAS gemv
+    dgamma = np.einsum("nd,nd->d", dout, x_hat)                # (D,) one pass, no temporary
     scale = cache.gamma * cache.inv_std                        # (D,)
-    dx = cache.x_hat * (-scale * dgamma / n)                   # (N, D)
-    dx += dout * scale
-    dx -= scale * dbeta / n
+    # dx = (dout - dbeta / N - x_hat * dgamma / N) * scale, built in the one (N, D) array dx
+    # with in-place steps; its dtype is what numpy would give for the whole formula.
+    dtype = np.result_type(dout, x_hat, scale)
+    dx = np.multiply(x_hat, dgamma / -n, dtype=dtype)          # (N, D)
+    dx += dout
+    dx -= dbeta / n
+    dx *= scale
     return dx, dgamma, dbeta
 
 
@@ -162,9 +179,17 @@ def batchnorm_eval_forward(x, gamma, beta, running_mean, running_var, eps=1e-5):
     Any N >= 1 works, since nothing is estimated from the batch.
     """
     x, gamma, beta = _check_params(x, gamma, beta, eps)
+    running_mean = as_float_array(running_mean, "running_mean", ndim=1)
+    running_var = as_float_array(running_var, "running_var", ndim=1)
+    check_shape(running_mean, gamma.shape, "running_mean")
+    check_shape(running_var, gamma.shape, "running_var")
+    check_finite(running_mean, "running_mean")
+    if not np.all(running_var >= 0):               # also catches NaN
+        raise ValueError("running_var must hold variances >= 0 (and no NaN), got a minimum "
+                         f"of {np.min(running_var)}")
     scale = gamma / np.sqrt(running_var + eps)     # (D,)
-    out = x * scale                                # (N, D)
-    out += beta - running_mean * scale
+    out = x * scale                                # (N, D)  one pass, then one in place
+    out += beta - running_mean * scale             # (D,) shift: beta - mean * scale
     return out
 
 

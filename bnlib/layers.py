@@ -2,16 +2,21 @@
 
 Every `*_forward` returns (out, cache); every `*_backward(dout, cache)` returns the gradients
 of its inputs, in the style of CS231n's layers.
+
+Most functions take an optional `out=` buffer (or a tuple of buffers): the result is then
+written into it instead of a new array. The network in `bnlib.model` uses this to reuse the
+same memory at every training step; written without `out`, each function reads as the maths.
 """
 import numpy as np
 
 from .checks import as_float_array, check_shape
 
 
-def affine_forward(x, W, b=None):
+def affine_forward(x, W, b=None, out=None):
     """Fully-connected layer: out = x @ W + b.
 
-    Inputs: x (N, D_in), W (D_in, D_out), b (D_out,) or None for no bias.
+    Inputs: x (N, D_in), W (D_in, D_out), b (D_out,) or None for no bias;
+    out: optional (N, D_out) buffer to write the result into.
     Returns (out (N, D_out), cache).
     """
     x = as_float_array(x, "x", ndim=2)
@@ -19,7 +24,7 @@ def affine_forward(x, W, b=None):
     if W.shape[0] != x.shape[1]:
         raise ValueError(f"W must have {x.shape[1]} rows to match x's {x.shape[1]} columns, "
                          f"got W of shape {W.shape}")
-    out = x @ W                                    # (N, D_out)
+    out = np.matmul(x, W, out=out)                 # (N, D_out)
     if b is not None:
         b = as_float_array(b, "b", ndim=1)
         check_shape(b, (W.shape[1],), "b")
@@ -27,45 +32,64 @@ def affine_forward(x, W, b=None):
     return out, (x, W)
 
 
-def affine_backward(dout, cache, need_dx=True):
+def affine_backward(dout, cache, need_dx=True, out=None):
     """Backward of `affine_forward`. Returns (dx (N, D_in), dW (D_in, D_out), db (D_out,)).
 
     db is returned even for a layer without bias (it is then simply not used). With
     need_dx=False, dx is None: a network's first layer needs no gradient for its input.
+    out: optional tuple of buffers (dx, dW, db) to write into; any of them may be None.
     """
     x, W = cache
-    dx = dout @ W.T if need_dx else None
-    return dx, x.T @ dout, dout.sum(axis=0)
+    dx_out, dW_out, db_out = (None, None, None) if out is None else out
+    dx = np.matmul(dout, W.T, out=dx_out) if need_dx else None     # (N, D_in)
+    dW = np.matmul(x.T, dout, out=dW_out)                           # (D_in, D_out)
+    db = np.add.reduce(dout, axis=0, out=db_out)                    # (D_out,) sum over the batch
+    return dx, dW, db
 
 
-def sigmoid(z):
-    """The logistic function 1 / (1 + exp(-z)), written so that it never overflows."""
+def sigmoid(z, out=None):
+    """The logistic function 1 / (1 + exp(-z)), elementwise; `out` is an optional buffer.
+
+    For very negative z, exp(-z) overflows to infinity and 1 / (1 + inf) = 0, the correctly
+    rounded answer, so that overflow is silenced (as is the harmless underflow of exp(-z) to 0
+    for very positive z); elsewhere this form is accurate to the last bit in relative terms
+    (no cancellation: 1 + exp(-z) >= 1).
+    """
     z = as_float_array(z, "z")
-    out = np.exp(-np.abs(z))                       # in (0, 1]: no overflow for large |z|
-    return np.where(z >= 0, 1.0 / (1.0 + out), out / (1.0 + out)).astype(z.dtype, copy=False)
+    with np.errstate(over="ignore", under="ignore"):
+        out = np.negative(z, out=out)
+        np.exp(out, out=out)
+    out += 1
+    return np.reciprocal(out, out=out)
 
 
-def sigmoid_forward(z):
+def sigmoid_forward(z, out=None):
     """Sigmoid layer. Returns (out = sigmoid(z), cache)."""
-    out = sigmoid(z)
+    out = sigmoid(z, out=out)
     return out, out
 
 
-def sigmoid_backward(dout, cache):
-    """Backward of `sigmoid_forward`: dz = dout * s * (1 - s), the local gradient is at most 1/4."""
+def sigmoid_backward(dout, cache, out=None):
+    """Backward of `sigmoid_forward`: dz = dout * s * (1 - s), the local gradient is at most 1/4.
+
+    out: optional buffer for dz; it must not be `dout` itself.
+    """
     s = cache
-    return dout * s * (1.0 - s)
+    out = np.subtract(1, s, out=out)               # 1 - s
+    out *= s
+    out *= dout
+    return out
 
 
-def relu_forward(z):
+def relu_forward(z, out=None):
     """ReLU layer. Returns (out = max(z, 0), cache)."""
     z = as_float_array(z, "z")
-    return np.maximum(z, 0), z
+    return np.maximum(z, 0, out=out), z
 
 
-def relu_backward(dout, cache):
+def relu_backward(dout, cache, out=None):
     """Backward of `relu_forward`: the gradient passes where z > 0."""
-    return dout * (cache > 0)
+    return np.multiply(dout, cache > 0, out=out)
 
 
 def softmax_cross_entropy(logits, y):
@@ -79,12 +103,16 @@ def softmax_cross_entropy(logits, y):
     if y.dtype.kind not in "iu" or y.shape != logits.shape[:1]:
         raise ValueError(f"y must be integer labels of shape ({logits.shape[0]},), "
                          f"got dtype {y.dtype} and shape {y.shape}")
-    n = logits.shape[0]
+    n, classes = logits.shape
+    if n and (y.min() < 0 or y.max() >= classes):
+        raise ValueError(f"y must hold class labels in [0, {classes}), "
+                         f"got values from {y.min()} to {y.max()}")
     shifted = logits - logits.max(axis=1, keepdims=True)   # (N, C) avoids overflow in exp
-    log_z = np.log(np.exp(shifted).sum(axis=1))            # (N,)
+    probs = np.exp(shifted)                                # (N, C) unnormalised for now
+    total = np.add.reduce(probs, axis=1)                   # (N,)
     rows = np.arange(n)
-    loss = float(np.mean(log_z - shifted[rows, y]))
-    dlogits = np.exp(shifted - log_z[:, None])             # (N, C) softmax
-    dlogits[rows, y] -= 1
-    dlogits /= n
-    return loss, dlogits
+    loss = float(np.mean(np.log(total) - shifted[rows, y]))
+    probs /= total[:, None]                                # softmax
+    probs[rows, y] -= 1
+    probs /= n
+    return loss, probs

@@ -4,15 +4,39 @@ Hidden layer k computes  z_k = BN_k(h_{k-1} @ W_k)  (or h_{k-1} @ W_k + b_k with
 then h_k = sigmoid(z_k) (or relu). With BN the affine bias is left out: BN subtracts the batch
 mean, which cancels any bias, and beta takes its role (Ioffe & Szegedy 2015, Sec. 3.2).
 The output layer is affine, followed by softmax cross-entropy.
+
+Two things make a training step cheap without changing the maths:
+- every parameter is a view into one flat array, `flat_params` (the gradients likewise into
+  `flat_grads`), so SGD can update all of them with one vectorised operation;
+- the arrays of a forward and backward pass live in a workspace made once per batch size and
+  reused at every step (the layers' `out=` buffers), so a step allocates almost nothing.
+  Hence `pre_activations` is overwritten by the next pass with the same batch size: copy it
+  to keep it.
 """
 import numpy as np
 
 from .batchnorm import BatchNorm1d
+from .checks import as_float_array
 from .layers import (affine_backward, affine_forward, relu_backward, relu_forward,
                      sigmoid_backward, sigmoid_forward, softmax_cross_entropy)
 
 ACTIVATIONS = {"sigmoid": (sigmoid_forward, sigmoid_backward),
                "relu": (relu_forward, relu_backward)}
+MAX_WORKSPACES = 4   # batch sizes whose buffers are kept (training, test set, ...)
+
+
+def _flat_arrays(shapes, dtype):
+    """One zeroed flat array and a dict of named views into it, laid out in order of `shapes`.
+
+    Inputs: shapes, a list of (name, shape). Returns (flat (total,), {name: view of shape}).
+    """
+    flat = np.zeros(sum(int(np.prod(shape)) for _, shape in shapes), dtype)
+    views, start = {}, 0
+    for name, shape in shapes:
+        size = int(np.prod(shape))
+        views[name] = flat[start:start + size].reshape(shape)
+        start += size
+    return flat, views
 
 
 class MLP:
@@ -37,21 +61,44 @@ class MLP:
             raise ValueError(f"sizes needs at least an input and an output width, got {sizes}")
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+        if np.dtype(dtype).kind != "f":
+            raise TypeError(f"dtype must be a float type such as np.float32, got {dtype!r}")
         rng = np.random.default_rng(0) if rng is None else rng
         self.sizes, self.use_bn, self.activation = tuple(sizes), bool(use_bn), activation
-        self.n_hidden = len(sizes) - 2
+        self.n_hidden, self.dtype = len(sizes) - 2, np.dtype(dtype)
         self.bns = [BatchNorm1d(d, bn_eps, bn_momentum, dtype) for d in sizes[1:-1]] if use_bn else []
-        self.params = {}
+        self.flat_params, self.params = _flat_arrays(self._shapes(), dtype)
+        self.flat_grads, self.grads = _flat_arrays(self._shapes(), dtype)
         for k, (d_in, d_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
-            self.params[f"W{k}"] = (init_std * rng.standard_normal((d_in, d_out))).astype(dtype)
-            if use_bn and k <= self.n_hidden:
-                self.params[f"gamma{k}"] = self.bns[k - 1].gamma   # shared with the layer
-                self.params[f"beta{k}"] = self.bns[k - 1].beta
+            self.params[f"W{k}"][...] = init_std * rng.standard_normal((d_in, d_out))
+        for k, bn in enumerate(self.bns, start=1):   # the layer works on our views of gamma, beta
+            self.params[f"gamma{k}"][...], self.params[f"beta{k}"][...] = bn.gamma, bn.beta
+            bn.gamma, bn.beta = self.params[f"gamma{k}"], self.params[f"beta{k}"]
+        self.pre_activations, self.training = [], True
+        self._workspaces, self._pass = {}, None
+
+    def _shapes(self):
+        """(name, shape) of every parameter, in the order they are stored."""
+        shapes = []
+        for k, (d_in, d_out) in enumerate(zip(self.sizes[:-1], self.sizes[1:]), start=1):
+            shapes.append((f"W{k}", (d_in, d_out)))
+            if self.use_bn and k <= self.n_hidden:
+                shapes += [(f"gamma{k}", (d_out,)), (f"beta{k}", (d_out,))]
             else:
-                self.params[f"b{k}"] = np.zeros(d_out, dtype)
-        self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
-        self.pre_activations = []
-        self.training = True
+                shapes.append((f"b{k}", (d_out,)))
+        return shapes
+
+    def _workspace(self, n):
+        """Buffers for a pass over a batch of n rows: made once per batch size, then reused."""
+        if n not in self._workspaces:
+            if len(self._workspaces) >= MAX_WORKSPACES:
+                self._workspaces.clear()
+            widths = self.sizes[1:-1]
+            buffers = lambda: [np.empty((n, d), self.dtype) for d in widths]   # (N, width)
+            self._workspaces[n] = {"z": buffers(), "h": buffers(), "dh": buffers(),
+                                   "dz": buffers(), "db": [np.empty(d, self.dtype) for d in widths],
+                                   "logits": np.empty((n, self.sizes[-1]), self.dtype)}
+        return self._workspaces[n]
 
     def train(self):
         """Training mode: BN uses batch statistics and updates its running averages."""
@@ -69,40 +116,52 @@ class MLP:
 
     def forward(self, x):
         """Logits (N, classes) for inputs `x` (N, sizes[0]); keeps what backward needs."""
+        return self._forward(x).copy()
+
+    def _forward(self, x):
+        """`forward`, returning the logits in the workspace (overwritten by the next pass)."""
+        x = as_float_array(x, "x", ndim=2)
+        if x.shape[1] != self.sizes[0]:
+            raise ValueError(f"x must have {self.sizes[0]} columns, got shape {x.shape}")
+        x = x.astype(self.dtype, copy=False)
         act_forward, _ = ACTIVATIONS[self.activation]
-        h, self._caches, self.pre_activations = x, [], []
+        ws, p = self._workspace(len(x)), self.params
+        h, inputs, act_caches, self.pre_activations = x, [x], [], []
         for k in range(1, self.n_hidden + 1):
-            z, affine_cache = affine_forward(h, self.params[f"W{k}"], self.params.get(f"b{k}"))
+            z, _ = affine_forward(h, p[f"W{k}"], p.get(f"b{k}"), out=ws["z"][k - 1])
             if self.use_bn:
                 z = self.bns[k - 1].forward(z)                  # (N, width)
-            h, act_cache = act_forward(z)
+            h, act_cache = act_forward(z, out=ws["h"][k - 1])   # (N, width)
             self.pre_activations.append(z)
-            self._caches.append((affine_cache, act_cache))
+            inputs.append(h)
+            act_caches.append(act_cache)
         k = self.n_hidden + 1
-        logits, affine_cache = affine_forward(h, self.params[f"W{k}"], self.params[f"b{k}"])
-        self._caches.append(affine_cache)
+        logits, _ = affine_forward(h, p[f"W{k}"], p[f"b{k}"], out=ws["logits"])
+        self._pass = (ws, inputs, act_caches)
         return logits                                           # (N, classes)
 
     def backward(self, dlogits):
         """Fill `grads` from the gradient of the loss w.r.t. the logits (N, classes)."""
+        if self._pass is None:
+            raise RuntimeError("MLP.backward called before forward: call loss(x, y) or forward(x)")
         _, act_backward = ACTIVATIONS[self.activation]
+        (ws, inputs, act_caches), p, g = self._pass, self.params, self.grads
         k = self.n_hidden + 1
-        dh, self.grads[f"W{k}"][...], self.grads[f"b{k}"][...] = affine_backward(
-            dlogits, self._caches[-1])
+        dh, _, _ = affine_backward(dlogits, (inputs[k - 1], p[f"W{k}"]), need_dx=k > 1,
+                                   out=(ws["dh"][-1] if k > 1 else None, g[f"W{k}"], g[f"b{k}"]))
         for k in range(self.n_hidden, 0, -1):
-            affine_cache, act_cache = self._caches[k - 1]
-            dz = act_backward(dh, act_cache)
+            dz = act_backward(dh, act_caches[k - 1], out=ws["dz"][k - 1])   # (N, width)
             if self.use_bn:
                 bn = self.bns[k - 1]
                 dz = bn.backward(dz)
-                self.grads[f"gamma{k}"][...], self.grads[f"beta{k}"][...] = bn.dgamma, bn.dbeta
-            dh, self.grads[f"W{k}"][...], db = affine_backward(dz, affine_cache, need_dx=k > 1)
-            if not self.use_bn:
-                self.grads[f"b{k}"][...] = db
+                g[f"gamma{k}"][...], g[f"beta{k}"][...] = bn.dgamma, bn.dbeta
+            db = ws["db"][k - 1] if self.use_bn else g[f"b{k}"]   # no bias under BN
+            dh, _, _ = affine_backward(dz, (inputs[k - 1], p[f"W{k}"]), need_dx=k > 1,
+                                       out=(ws["dh"][k - 2] if k > 1 else None, g[f"W{k}"], db))
 
     def loss(self, x, y):
         """Mean softmax cross-entropy on (x, y); also computes `grads`. Returns the loss."""
-        loss, dlogits = softmax_cross_entropy(self.forward(x), y)
+        loss, dlogits = softmax_cross_entropy(self._forward(x), y)
         self.backward(dlogits)
         return loss
 
@@ -110,7 +169,7 @@ class MLP:
         """Predicted class (N,) for inputs `x`, in evaluation mode, in chunks of `batch_size`."""
         was_training = self.training
         self.eval()
-        labels = np.concatenate([self.forward(x[i:i + batch_size]).argmax(axis=1)
+        labels = np.concatenate([self._forward(x[i:i + batch_size]).argmax(axis=1)
                                  for i in range(0, len(x), batch_size)])
         if was_training:
             self.train()
@@ -121,7 +180,9 @@ class SGD:
     """Stochastic gradient descent with momentum, updating the parameters in place.
 
     PyTorch's form: v <- momentum * v + grad;  p <- p - lr * v  (v starts at 0).
-    Inputs: params and grads, dicts of arrays with the same keys (as an MLP has them).
+    Inputs: params and grads, dicts of arrays with the same keys (as an MLP has them), or two
+    arrays of the same shape, such as an MLP's `flat_params` and `flat_grads` (one update
+    then covers every parameter).
     """
 
     def __init__(self, params, grads, lr, momentum=0.0):
@@ -129,13 +190,23 @@ class SGD:
             raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
         if not 0.0 <= momentum < 1.0:
             raise ValueError(f"momentum must lie in [0, 1), got {momentum!r}")
+        if isinstance(params, np.ndarray):
+            params, grads = {"all": params}, {"all": grads}
+        if params.keys() != grads.keys() or any(params[k].shape != grads[k].shape for k in params):
+            raise ValueError("params and grads must have the same names and shapes")
         self.params, self.grads, self.lr, self.momentum = params, grads, lr, momentum
         self.velocities = {name: np.zeros_like(p) for name, p in params.items()}
+        self._updates = {name: np.zeros_like(p) for name, p in params.items()}   # lr * v
 
     def step(self):
         """Apply one update with the current gradients."""
         for name, p in self.params.items():
-            v = self.velocities[name]
-            v *= self.momentum
-            v += self.grads[name]
-            p -= self.lr * v
+            update = self._updates[name]
+            if self.momentum:
+                v = self.velocities[name]
+                v *= self.momentum
+                v += self.grads[name]
+                np.multiply(v, self.lr, out=update)
+            else:                                   # v = grad: skip the velocity
+                np.multiply(self.grads[name], self.lr, out=update)
+            p -= update

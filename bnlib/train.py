@@ -1,4 +1,5 @@
 """The training loop: minibatch SGD that records test accuracy and per-layer statistics."""
+import math
 import os
 import sys
 
@@ -41,7 +42,7 @@ def evaluate(model, x_test, y_test, unit=0):
 
 
 def train(model, data, steps, lr, momentum=0.0, batch_size=60, eval_every=1000, rng=None,
-          unit=0, progress=None):
+          unit=0, progress=None, on_record=None):
     """Train `model` with minibatch SGD; record statistics at step 0, every `eval_every` steps
     and at the last step.
 
@@ -51,6 +52,8 @@ def train(model, data, steps, lr, momentum=0.0, batch_size=60, eval_every=1000, 
     - eval_every: steps between records (int), or an explicit sorted list of steps.
     - rng: np.random.Generator for the minibatch order; unit: which unit's input to follow.
     - progress: show a tqdm bar (None: when a person is watching).
+    - on_record: optional function called with `history` after each record (for example to
+      report progress from another process).
 
     Returns a dict of lists, one entry per record: "step", "test_acc", "loss" (training loss of
     the minibatch at that step, NaN at step 0), "percentiles" (n_hidden, 3) arrays, and
@@ -61,7 +64,7 @@ def train(model, data, steps, lr, momentum=0.0, batch_size=60, eval_every=1000, 
     rng = np.random.default_rng(0) if rng is None else rng
     record_at = set(range(0, steps + 1, eval_every) if np.isscalar(eval_every) else eval_every)
     record_at |= {0, steps}
-    optimizer = SGD(model.params, model.grads, lr, momentum)
+    optimizer = SGD(model.flat_params, model.flat_grads, lr, momentum)   # one update for all
     batches = minibatches(len(x_train), batch_size, rng)
     history = {"step": [], "test_acc": [], "loss": [], "percentiles": [], "grad_norms": []}
     loss = float("nan")
@@ -70,11 +73,13 @@ def train(model, data, steps, lr, momentum=0.0, batch_size=60, eval_every=1000, 
     for step in range(steps + 1):
         if step in record_at:
             _record(history, model, step, loss, x_test, y_test, unit)
+            if on_record is not None:
+                on_record(history)
         if step == steps:
             break
-        idx = next(batches)
+        idx = next(batches)                                     # (batch_size,)
         loss = model.loss(x_train[idx], y_train[idx])
-        if not np.isfinite(loss):
+        if not math.isfinite(loss):
             bar.close()
             raise RuntimeError(f"the training loss became {loss} at step {step + 1} "
                                f"(lr={lr}); the learning rate is probably too high, try a lower one")

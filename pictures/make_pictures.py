@@ -8,9 +8,15 @@ import matplotlib
 matplotlib.use("Agg")
 
 from bnlib import plots  # noqa: E402
+from bnlib import widgets  # noqa: E402  (the saturation figures compute with bnlib.widgets)
 
 HERE = Path(__file__).resolve().parent
 PICTURES = {
+    "bn_graph.png": plots.draw_bn_graph,
+    "bn_histograms.png": plots.bn_histograms_picture,
+    "chain_rule_graph.png": plots.draw_chain_rule_graph,
+    "sigmoid_saturation.png": widgets.sigmoid_saturation_figure,
+    "saturation_static.png": widgets.static_panel,
 }
 
 

@@ -66,6 +66,64 @@ def test_integer_input_is_promoted_to_float(rng):
     np.testing.assert_allclose(out.mean(axis=0), 0, atol=1e-12)
 
 
+# ---- the fast implementation: in-place steps must never touch the caller's arrays ----
+
+def test_forward_and_backward_leave_their_inputs_unchanged(rng):
+    x, gamma, beta, dout = random_problem(rng)
+    originals = [a.copy() for a in (x, gamma, beta, dout)]
+    out, cache = batchnorm_forward(x, gamma, beta)
+    cached = [a.copy() for a in cache if isinstance(a, np.ndarray)]
+    first = batchnorm_backward(dout, cache)
+    second = batchnorm_backward(dout, cache)       # a cache can be used twice
+    for before, after in zip(originals, (x, gamma, beta, dout)):
+        np.testing.assert_array_equal(after, before)
+    for before, after in zip(cached, [a for a in cache if isinstance(a, np.ndarray)]):
+        np.testing.assert_array_equal(after, before)
+    for a, b in zip(first, second):
+        np.testing.assert_array_equal(a, b)
+    assert not np.shares_memory(out, x) and not np.shares_memory(cache.x_hat, x)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_one_dtype_in_gives_the_same_dtype_everywhere(rng, dtype):
+    # No silent upcast to float64 (slow) and no silent downcast (inexact).
+    x, gamma, beta, dout = (a.astype(dtype) for a in random_problem(rng))
+    out, cache = batchnorm_forward(x, gamma, beta)
+    dx, dgamma, dbeta = batchnorm_backward(dout, cache)
+    arrays = [out, dx, dgamma, dbeta] + [a for a in cache if isinstance(a, np.ndarray)]
+    assert {a.dtype for a in arrays} == {np.dtype(dtype)}
+
+
+def test_mixed_dtypes_promote_like_numpy(rng):
+    x, gamma, beta, dout = random_problem(rng)
+    out, cache = batchnorm_forward(x.astype(np.float32), gamma, beta.astype(np.float32))
+    assert out.dtype == np.float64                 # float32 data, float64 gamma
+    dx, _, _ = batchnorm_backward(dout.astype(np.float32), cache)
+    assert dx.dtype == np.float64                  # gamma * inv_std is float64
+
+
+def test_non_contiguous_input_gives_the_same_result(rng):
+    # layernorm calls batchnorm_forward on a transpose, spatial BN on reshaped views.
+    x, gamma, beta, dout = random_problem(rng, n=7, d=5)
+    x_f, dout_f = np.asfortranarray(x), np.asfortranarray(dout)
+    out, cache = batchnorm_forward(x, gamma, beta)
+    out_f, cache_f = batchnorm_forward(x_f, gamma, beta)
+    # Only the summation order may differ: float64 rounding, far below 1e-12.
+    np.testing.assert_allclose(out_f, out, rtol=1e-12, atol=1e-12)
+    for got, want in zip(batchnorm_backward(dout_f, cache_f), batchnorm_backward(dout, cache)):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_float16_column_sums_beyond_its_range_still_normalise(rng):
+    # 1024 values near 100 sum to ~1e5 > 65504, the largest float16: the mean must not overflow.
+    x = (100 + rng.standard_normal((1024, 3))).astype(np.float16)
+    out, _ = batchnorm_forward(x, np.ones(3, np.float16), np.zeros(3, np.float16))
+    assert out.dtype == np.float16
+    # float16 keeps ~3 digits and rounds x to 1/16 near 100, so 2e-2 is what remains.
+    np.testing.assert_allclose(out.astype(np.float64).mean(axis=0), 0, atol=2e-2)
+    np.testing.assert_allclose(out.astype(np.float64).std(axis=0), 1, atol=2e-2)
+
+
 # ---- invariants, for many random batches (hypothesis) ----
 
 finite = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False)
@@ -194,6 +252,18 @@ def test_layer_backward_stores_parameter_gradients(rng):
 def test_bad_input_raises_a_clear_error(x, gamma, beta, error, words):
     with pytest.raises(error, match=words):
         batchnorm_forward(x, gamma, beta)
+
+
+@pytest.mark.parametrize("running_mean, running_var, words", [
+    (np.zeros(2), np.ones(3), "running_mean must have shape"),
+    (np.zeros(3), np.ones(1), "running_var must have shape"),
+    (np.zeros(3), np.array([1.0, -0.5, 1.0]), "running_var must hold variances >= 0"),
+    (np.zeros(3), np.array([1.0, np.nan, 1.0]), "running_var must hold variances >= 0"),
+    (np.array([0.0, np.inf, 0.0]), np.ones(3), "running_mean is not finite"),
+])
+def test_eval_forward_rejects_bad_running_statistics(running_mean, running_var, words):
+    with pytest.raises(ValueError, match=words):
+        batchnorm_eval_forward(np.ones((4, 3)), np.ones(3), np.zeros(3), running_mean, running_var)
 
 
 @pytest.mark.parametrize("eps", [0.0, -1e-5, float("nan")])

@@ -63,3 +63,38 @@ def test_softmax_cross_entropy_is_stable_and_checks_labels():
         softmax_cross_entropy(np.zeros((2, 3)), np.array([0.0, 1.0]))
     with pytest.raises(ValueError, match="integer labels"):
         softmax_cross_entropy(np.zeros((2, 3)), np.array([0, 1, 2]))
+
+
+def test_out_buffers_give_the_same_results(rng):
+    x, W, b = rng.standard_normal((5, 4)), rng.standard_normal((4, 3)), rng.standard_normal(3)
+    dout = rng.standard_normal((5, 3))
+    buffer = np.empty((5, 3))
+    out, cache = affine_forward(x, W, b, out=buffer)
+    assert out is buffer
+    np.testing.assert_array_equal(out, affine_forward(x, W, b)[0])
+    grads_out = (np.empty((5, 4)), np.empty((4, 3)), np.empty(3))
+    for got, expected, buf in zip(affine_backward(dout, cache, out=grads_out),
+                                  affine_backward(dout, cache), grads_out):
+        assert got is buf
+        np.testing.assert_array_equal(got, expected)
+    z = rng.standard_normal((5, 3))
+    s, _ = sigmoid_forward(z, out=np.empty((5, 3)))
+    np.testing.assert_array_equal(s, sigmoid(z))
+    np.testing.assert_array_equal(sigmoid_backward(dout, s, out=np.empty((5, 3))),
+                                  sigmoid_backward(dout, s))
+    np.testing.assert_array_equal(relu_backward(dout, z, out=np.empty((5, 3))), relu_backward(dout, z))
+
+
+def test_sigmoid_float32_saturates_without_warnings():
+    z = np.array([-200.0, -89.0, 0.0, 89.0, 200.0], np.float32)    # exp(89) overflows float32
+    with np.errstate(all="raise"):
+        s = sigmoid(z)
+    assert s.dtype == np.float32
+    np.testing.assert_array_equal(s, np.array([0.0, 0.0, 0.5, 1.0, 1.0], np.float32))
+
+
+def test_softmax_cross_entropy_rejects_labels_out_of_range():
+    with pytest.raises(ValueError, match=r"\[0, 3\)"):
+        softmax_cross_entropy(np.zeros((2, 3)), np.array([0, 3]))
+    with pytest.raises(ValueError, match=r"\[0, 3\)"):
+        softmax_cross_entropy(np.zeros((2, 3)), np.array([-1, 2]))

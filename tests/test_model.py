@@ -57,3 +57,65 @@ def test_mlp_rejects_bad_settings():
         MLP((4, 2), activation="tanhh")
     with pytest.raises(ValueError, match="sizes"):
         MLP((4,))
+
+
+def test_params_and_grads_are_views_of_one_flat_array(rng):
+    model = MLP((5, 4, 3), use_bn=True, rng=rng)
+    sizes = [p.size for p in model.params.values()]
+    assert sum(sizes) == model.flat_params.size == model.flat_grads.size
+    for name, p in model.params.items():
+        assert np.shares_memory(p, model.flat_params) and np.shares_memory(model.grads[name], model.flat_grads)
+    model.flat_params[:] = 2.0                 # the BN layer works on the same gamma array
+    assert np.all(model.bns[0].gamma == 2.0)
+
+
+def test_sgd_on_the_flat_arrays_equals_sgd_on_the_dicts(rng):
+    x, y = rng.standard_normal((8, 5)), rng.integers(0, 3, 8)
+    models = [MLP((5, 4, 3), use_bn=True, rng=np.random.default_rng(7), dtype=np.float64)
+              for _ in range(2)]
+    flat = SGD(models[0].flat_params, models[0].flat_grads, lr=0.3, momentum=0.5)
+    per_name = SGD(models[1].params, models[1].grads, lr=0.3, momentum=0.5)
+    for _ in range(3):
+        for model, opt in zip(models, (flat, per_name)):
+            model.loss(x, y)
+            opt.step()
+    for name in models[0].params:
+        np.testing.assert_allclose(models[0].params[name], models[1].params[name], rtol=1e-14)
+
+
+def test_reused_buffers_do_not_leak_between_passes(rng):
+    """Passes with other batch sizes in between leave a pass over the same data unchanged."""
+    model = MLP((5, 4, 4, 3), use_bn=True, rng=rng, dtype=np.float64)
+    x, y = rng.standard_normal((8, 5)), rng.integers(0, 3, 8)
+    logits = model.forward(x)
+    loss = model.loss(x, y)
+    grads = {name: g.copy() for name, g in model.grads.items()}
+    model.loss(rng.standard_normal((6, 5)), rng.integers(0, 3, 6))   # another batch size
+    model.predict(rng.standard_normal((11, 5)))
+    again = model.forward(x)
+    assert again is not logits                         # forward returns a new array each time
+    np.testing.assert_array_equal(again, logits)
+    assert model.loss(x, y) == loss
+    for name, g in model.grads.items():
+        np.testing.assert_array_equal(g, grads[name])
+
+
+def test_network_without_hidden_layer_has_exact_gradients(rng):
+    model = MLP((5, 3), rng=rng, init_std=0.5, dtype=np.float64)
+    x, y = rng.standard_normal((7, 5)), rng.integers(0, 3, 7)
+    model.loss(x, y)
+    analytic = {name: g.copy() for name, g in model.grads.items()}
+    for name, p in model.params.items():
+        assert rel_error(analytic[name], numerical_gradient(lambda: model.loss(x, y), p)) < GRAD_TOL
+
+
+def test_mlp_rejects_bad_input_and_a_backward_before_forward(rng):
+    model = MLP((5, 4, 3), rng=rng)
+    with pytest.raises(ValueError, match="5 columns"):
+        model.forward(np.zeros((2, 4)))
+    with pytest.raises(RuntimeError, match="before forward"):
+        model.backward(np.zeros((2, 3)))
+    with pytest.raises(TypeError, match="dtype"):
+        MLP((5, 3), dtype=np.int64)
+    with pytest.raises(ValueError, match="same names"):
+        SGD({"w": np.zeros(2)}, {"v": np.zeros(2)}, lr=0.1)

@@ -49,3 +49,11 @@ def test_divergence_stops_with_the_step_and_a_hint(rng, tiny_data):
     with pytest.raises(RuntimeError, match=r"at step \d+.*lower"):
         with np.errstate(all="ignore"):
             train(model, tiny_data, steps=500, lr=1e6, rng=rng, progress=False)
+
+
+def test_on_record_sees_every_record(rng, tiny_data):
+    model = MLP((8, 4, 3), rng=rng)
+    seen = []
+    train(model, tiny_data, steps=20, lr=0.1, eval_every=10, rng=rng, progress=False,
+          on_record=lambda history: seen.append(history["step"][-1]))
+    assert seen == [0, 10, 20]

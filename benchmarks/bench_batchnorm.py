@@ -1,0 +1,262 @@
+"""How fast is bnlib's batch norm? Forward + backward, against its staged backward and PyTorch.
+
+Run from the repository root:
+    .venv/bin/python benchmarks/bench_batchnorm.py              # the full table, 1-2 minutes
+    .venv/bin/python benchmarks/bench_batchnorm.py --quick      # a smoke run, a few seconds
+    .venv/bin/python benchmarks/bench_batchnorm.py --markdown   # the table as markdown
+
+What is timed, for each batch shape (N, D) and dtype, is one training-mode step of batch norm:
+- closed: `batchnorm_forward` + `batchnorm_backward` (the closed-form backward);
+- staged: the same forward + `batchnorm_backward_staged` (node by node, the readable one);
+- torch:  `torch.nn.functional.batch_norm(..., training=True)` + `torch.autograd.grad`, which
+          run ATen's CPU kernels native_batch_norm / native_batch_norm_backward, with
+          `torch.set_num_threads(2)`. Optional: torch is never a dependency of the course.
+The implementations run one after another inside every repeat, in an order that rotates from
+repeat to repeat, so a burst of load from other programs slows all of them alike. We report
+the median time and the interquartile range (IQR, 25th to 75th percentile) of the repeats.
+Before timing, the three are checked to compute the same gradients.
+"""
+import argparse
+import os
+import platform
+import time
+
+import numpy as np
+
+from bnlib import BatchNorm1d, batchnorm_backward, batchnorm_backward_staged, batchnorm_forward
+
+SHAPES = [(60, 100), (64, 256), (256, 1024), (1024, 4096)]  # (60, 100): the MNIST experiment
+DTYPES = [np.float32, np.float64]
+# The issue's targets: (shape, dtype or None for both, the largest closed/torch ratio allowed).
+TORCH_TARGETS = [((256, 1024), np.float32, 2.0), ((256, 1024), np.float64, 1.5),
+                 ((1024, 4096), None, 1.5)]
+STAGED_TARGET = ((256, 1024), 2.0)    # staged / closed at least this, at this shape
+# Agreement before timing: float32 carries ~7 digits, float64 ~16; the two backwards and
+# torch sum in different orders, so they differ by rounding only (a bug shows up as O(1)).
+AGREE_RTOL = {np.float32: 1e-3, np.float64: 1e-9}
+
+
+def parse_args(argv=None):
+    """Command-line options."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="few repeats: a smoke run")
+    parser.add_argument("--markdown", action="store_true", help="print markdown tables")
+    parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out")
+    parser.add_argument("--seconds", type=float, default=None,
+                        help="time budget per table row (default 7, or 0.2 with --quick)")
+    return parser.parse_args(argv)
+
+
+def import_torch(wanted):
+    """PyTorch with 2 threads, or None if it is not wanted or not installed."""
+    if not wanted:
+        return None
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(2)
+    return torch
+
+
+def blas_description():
+    """Which BLAS numpy uses, and with which kernel and threads if threadpoolctl can tell."""
+    try:
+        blas = np.__config__.CONFIG["Build Dependencies"]["blas"]
+        text = f"{blas['name']} {blas['version']}"
+    except (AttributeError, KeyError, TypeError):
+        text = "unknown"
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return text + " (install threadpoolctl to see its kernel and threads)"
+    for pool in threadpool_info():
+        if pool.get("user_api") == "blas":
+            text += (f"; kernel {pool.get('architecture')}, {pool.get('num_threads')} threads")
+    return text
+
+
+def environment_lines(torch):
+    """A few lines saying on what the numbers were measured."""
+    lines = [f"python {platform.python_version()}, numpy {np.__version__}, "
+             f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}",
+             f"BLAS: {blas_description()}"]
+    tuned = {k: v for k, v in os.environ.items()
+             if k.startswith(("OPENBLAS_", "OMP_", "MKL_")) and v}
+    lines.append("BLAS environment: " + (", ".join(f"{k}={v}" for k, v in sorted(tuned.items()))
+                                         or "none set"))
+    lines.append(f"torch {torch.__version__}, {torch.get_num_threads()} threads" if torch
+                 else "torch: not installed (or --no-torch)")
+    if os.getloadavg()[0] > (os.cpu_count() or 1) / 2:
+        lines.append("WARNING: other programs keep the CPUs busy: the timings are slower and "
+                     "noisier than on a quiet machine, the multi-threaded ones (torch, BLAS) most")
+    return lines
+
+
+def make_problem(shape, dtype, rng):
+    """A batch x (N, D) with an offset, gamma and beta (D,), and an upstream gradient (N, D)."""
+    n, d = shape
+    x = (3 * rng.standard_normal((n, d)) + 2).astype(dtype)
+    gamma = (rng.standard_normal(d) + 1).astype(dtype)
+    beta = rng.standard_normal(d).astype(dtype)
+    dout = rng.standard_normal((n, d)).astype(dtype)
+    return x, gamma, beta, dout
+
+
+def numpy_step(backward, x, gamma, beta, dout):
+    """A zero-argument function: bnlib's forward, then `backward`; returns (dx, dgamma, dbeta)."""
+    def step():
+        _, cache = batchnorm_forward(x, gamma, beta)
+        return backward(dout, cache)
+    return step
+
+
+def torch_step(torch, x, gamma, beta, dout):
+    """The same step in PyTorch (functional batch norm + autograd), returning numpy gradients."""
+    tx, tgamma, tbeta = (torch.tensor(a, requires_grad=True) for a in (x, gamma, beta))
+    tdout = torch.tensor(dout)
+
+    def step():
+        out = torch.nn.functional.batch_norm(tx, None, None, tgamma, tbeta, training=True,
+                                             eps=1e-5)
+        return torch.autograd.grad(out, (tx, tgamma, tbeta), tdout)
+    return step
+
+
+def check_agreement(steps, dtype):
+    """Raise AssertionError unless every step returns the same (dx, dgamma, dbeta)."""
+    results = {name: [np.asarray(g) for g in step()] for name, step in steps.items()}
+    reference = results["closed"]
+    for name, grads in results.items():
+        for got, want, label in zip(grads, reference, ("dx", "dgamma", "dbeta")):
+            atol = AGREE_RTOL[dtype] * np.abs(want).max()
+            np.testing.assert_allclose(got, want, rtol=AGREE_RTOL[dtype], atol=atol,
+                                       err_msg=f"{name} disagrees with closed on {label}")
+
+
+def time_interleaved(steps, seconds, quick):
+    """Time each step many times, interleaved; return {name: array of seconds per call}.
+
+    The number of repeats is chosen so that a row takes about `seconds` in all.
+    """
+    names = list(steps)
+    start = time.perf_counter()
+    for name in names:                             # warm up (first calls allocate) and
+        steps[name]()                              # estimate the time of one round
+    one_round = time.perf_counter() - start
+    low, high = (3, 30) if quick else (15, 3000)
+    repeats = int(np.clip(seconds / max(one_round, 1e-9), low, high))
+    times = {name: np.empty(repeats) for name in names}
+    for r in range(repeats):
+        for k in range(len(names)):
+            name = names[(r + k) % len(names)]     # rotate the order every repeat
+            start = time.perf_counter()
+            steps[name]()
+            times[name][r] = time.perf_counter() - start
+    return times
+
+
+def summary(seconds):
+    """Median and interquartile range (25th, 75th percentile) of the timings, in seconds."""
+    q25, median, q75 = np.percentile(seconds, [25, 50, 75])
+    return median, q25, q75
+
+
+def format_time(stats):
+    """'412 us (398-431)': the median and the IQR, in us below 1 ms and ms above."""
+    median, q25, q75 = stats
+    unit, scale = ("us", 1e6) if median < 1e-3 else ("ms", 1e3)
+    digits = 0 if median * scale >= 100 else 1
+    return f"{median * scale:.{digits}f} {unit} ({q25 * scale:.{digits}f}-{q75 * scale:.{digits}f})"
+
+
+def measure_row(shape, dtype, torch, seconds, quick, rng):
+    """Time the three implementations on one (shape, dtype); return {name: (median, q25, q75)}."""
+    x, gamma, beta, dout = make_problem(shape, dtype, rng)
+    steps = {"closed": numpy_step(batchnorm_backward, x, gamma, beta, dout),
+             "staged": numpy_step(batchnorm_backward_staged, x, gamma, beta, dout)}
+    if torch is not None:
+        steps["torch"] = torch_step(torch, x, gamma, beta, dout)
+    check_agreement(steps, dtype)
+    return {name: summary(t) for name, t in time_interleaved(steps, seconds, quick).items()}
+
+
+def layer_steps(torch, shape, rng):
+    """Forward + backward of the BatchNorm1d layer as the MNIST training loop calls it."""
+    x, _, _, dout = make_problem(shape, np.float32, rng)
+    layer = BatchNorm1d(shape[1], dtype=np.float32)
+    steps = {"closed": lambda: (layer.forward(x), layer.backward(dout))}
+    if torch is not None:
+        module = torch.nn.BatchNorm1d(shape[1])    # float32, training mode, like ours
+        tx, tdout = torch.tensor(x, requires_grad=True), torch.tensor(dout)
+        params = (tx, module.weight, module.bias)
+        steps["torch"] = lambda: torch.autograd.grad(module(tx), params, tdout)
+    return steps
+
+
+def ratio(rows, key, top, bottom):
+    """Median of `top` over median of `bottom` in row `key`, or None if either is missing."""
+    row = rows.get(key, {})
+    if top not in row or bottom not in row:
+        return None
+    return row[top][0] / row[bottom][0]
+
+
+def target_lines(rows):
+    """One line per target of the issue: the measured ratio and whether it was met."""
+    lines = []
+    for shape, dtype, limit in TORCH_TARGETS:
+        for dt in ([dtype] if dtype else DTYPES):
+            value = ratio(rows, (shape, dt), "closed", "torch")
+            verdict = "not measured" if value is None else (
+                f"{value:.2f}x: {'met' if value <= limit else 'MISSED'}")
+            lines.append(f"closed/torch <= {limit}x at {shape} {dt.__name__}: {verdict}")
+    shape, least = STAGED_TARGET
+    for dt in DTYPES:
+        value = ratio(rows, (shape, dt), "staged", "closed")
+        verdict = f"{value:.2f}x: {'met' if value >= least else 'MISSED'}"
+        lines.append(f"staged/closed >= {least}x at {shape} {dt.__name__}: {verdict}")
+    return lines
+
+
+def table(header, body, markdown):
+    """Lines of a table: markdown, or plain text with aligned columns."""
+    if markdown:
+        lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+        return lines + ["| " + " | ".join(row) + " |" for row in body]
+    widths = [max(len(row[k]) for row in [header] + body) for k in range(len(header))]
+    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)) for row in [header] + body]
+
+
+def main(argv=None):
+    """Measure every (shape, dtype) and the layer; print the tables and the targets."""
+    args = parse_args(argv)
+    torch = import_torch(not args.no_torch)
+    seconds = args.seconds if args.seconds is not None else (0.2 if args.quick else 7.0)
+    rng = np.random.default_rng(0)
+    print("\n".join(environment_lines(torch)) + "\n")
+    missing = "torch not installed" if torch is None else "-"      # for the torch column
+    rows, body = {}, []
+    for dtype in DTYPES:
+        for shape in SHAPES:
+            row = rows[(shape, dtype)] = measure_row(shape, dtype, torch, seconds, args.quick, rng)
+            closed_torch = ratio(rows, (shape, dtype), "closed", "torch")
+            body.append([f"{shape[0]} x {shape[1]}", dtype.__name__, format_time(row["closed"]),
+                         format_time(row["staged"]),
+                         format_time(row["torch"]) if "torch" in row else missing,
+                         f"{closed_torch:.2f}" if closed_torch else "-",
+                         f"{ratio(rows, (shape, dtype), 'staged', 'closed'):.2f}"])
+    header = ["N x D", "dtype", "closed", "staged", "torch", "closed/torch", "staged/closed"]
+    print("Forward + backward, median (IQR):")
+    print("\n".join(table(header, body, args.markdown)) + "\n")
+    layer = {name: summary(t) for name, t in time_interleaved(
+        layer_steps(torch, SHAPES[0], rng), seconds, args.quick).items()}
+    print(f"BatchNorm1d layer, forward + backward at {SHAPES[0]} float32 (the MNIST loop): "
+          f"bnlib {format_time(layer['closed'])}, torch.nn.BatchNorm1d "
+          + (format_time(layer["torch"]) if "torch" in layer else missing) + "\n")
+    print("Targets (ratios of medians):\n" + "\n".join(target_lines(rows)))
+    print(f"\nload average at the end: {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,84 @@
+"""Group normalisation (Wu & He 2018) for convolutional feature maps x of shape (N, C, H, W).
+
+The C channels of each sample are split into `num_groups` groups of C / G consecutive
+channels; each group of each sample is normalised over its (C / G) * H * W values, so, like
+layer norm, no statistic crosses samples and any batch size works. The learned scale and
+shift act per channel, as in `torch.nn.GroupNorm(G, C)`.
+Special cases: G = 1 is layer norm over (C, H, W); G = C is instance norm.
+
+Each group is one row of x.reshape(N * G, -1), so the normalisation is `normalize_rows` of
+bnlib/layernorm.py (itself batch norm on the transpose): the BN math lives in one place.
+Conventions: biased variance, eps inside the square root.
+"""
+from typing import NamedTuple
+
+import numpy as np
+
+from .checks import as_float_array, check_positive, check_shape
+from .layernorm import RowNormCache, check_affine, normalize_rows, normalize_rows_backward
+
+
+class GroupNormCache(NamedTuple):
+    """What `groupnorm_forward` keeps for `groupnorm_backward`."""
+
+    rows: RowNormCache   # cache of the normalisation of the (N * G, C / G * H * W) rows
+    x_hat: np.ndarray    # (N, C, H, W) normalised input
+    gamma: np.ndarray    # (C,) scale
+
+
+def _check_groups(num_groups, shape):
+    """Raise a clear error unless `num_groups` splits the C channels of `shape` evenly."""
+    n, c, h, w = shape
+    if isinstance(num_groups, bool) or not isinstance(num_groups, (int, np.integer)):
+        raise TypeError(f"num_groups must be an integer, got {num_groups!r}")
+    if num_groups < 1:
+        raise ValueError(f"num_groups must be a positive integer, got {num_groups!r}")
+    if c % num_groups:
+        raise ValueError(f"the {c} channels are not divisible by num_groups={num_groups}")
+    if c // num_groups * h * w < 2:
+        raise ValueError(f"each group holds a single value (C/G * H * W = 1 for x of shape "
+                         f"{shape}); its variance is 0, so use fewer groups or larger maps")
+    return int(num_groups)
+
+
+def groupnorm_forward(x, gamma, beta, num_groups, eps=1e-5):
+    """Group norm of `x` (N, C, H, W), with a scale and shift per channel.
+
+    Inputs:
+    - x: (N, C, H, W) feature maps; any N >= 1.
+    - gamma, beta: (C,) scale and shift, one per channel.
+    - num_groups: G, a divisor of C.
+    - eps: > 0, added to each group's biased variance inside the square root.
+
+    Returns (out (N, C, H, W) = gamma * x_hat + beta, cache).
+    """
+    x = as_float_array(x, "x (N, C, H, W)", ndim=4)
+    gamma, beta = check_affine(gamma, beta, x.shape[1])
+    g = _check_groups(num_groups, x.shape)
+    check_positive(eps, "eps")
+    n = x.shape[0]
+    rows, row_cache = normalize_rows(x.reshape(n * g, -1), eps)   # (N * G, C / G * H * W)
+    x_hat = rows.reshape(x.shape)                                  # (N, C, H, W)
+    per_channel = (1, -1, 1, 1)                                    # broadcast (C,) over N, H, W
+    out = x_hat * gamma.reshape(per_channel) + beta.reshape(per_channel)
+    return out, GroupNormCache(row_cache, x_hat, gamma)
+
+
+def groupnorm_backward(dout, cache):
+    """Backward of `groupnorm_forward`.
+
+    dgamma and dbeta sum over N, H and W (per channel); dx goes back through the row
+    normalisation with dx_hat = dout * gamma.
+    Inputs: dout (N, C, H, W); cache from `groupnorm_forward`.
+    Returns (dx (N, C, H, W), dgamma (C,), dbeta (C,)).
+    """
+    if not isinstance(cache, GroupNormCache):
+        raise RuntimeError("groupnorm_backward needs the cache returned by groupnorm_forward "
+                           f"(backward before forward?), got {type(cache).__name__}")
+    dout = as_float_array(dout, "dout", ndim=4)
+    check_shape(dout, cache.x_hat.shape, "dout")
+    dbeta = dout.sum(axis=(0, 2, 3))                              # (C,)
+    dgamma = np.einsum("nchw,nchw->c", dout, cache.x_hat)         # (C,)
+    dx_hat = dout * cache.gamma.reshape(1, -1, 1, 1)              # (N, C, H, W)
+    dx = normalize_rows_backward(dx_hat.reshape(cache.rows.shape), cache.rows)
+    return dx.reshape(dout.shape), dgamma, dbeta

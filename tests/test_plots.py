@@ -1,0 +1,315 @@
+"""Tests for bnlib/plots.py: figures draw what they claim, readably."""
+import inspect
+import itertools
+
+import numpy as np
+import pytest
+
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch  # noqa: E402
+from matplotlib.path import Path  # noqa: E402
+
+import bnlib  # noqa: E402
+from bnlib import plots  # noqa: E402
+
+
+def _graph_parts():
+    """Draw the BN graph; return (fig, ax, node boxes by node name, arrows by "source->target")."""
+    fig, ax = plots.draw_bn_graph()
+    fig.canvas.draw()
+    boxes = [p for p in ax.patches if isinstance(p, FancyBboxPatch)]
+    names = [t for t in ax.texts if t.get_text() in plots.BN_GRAPH_NODES]
+    by_name = {t.get_text(): box for t, box in zip(names, boxes)}
+    arrows = {p.get_gid(): p for p in ax.patches if isinstance(p, FancyArrowPatch)}
+    return fig, ax, by_name, arrows
+
+
+def _arrow_path(arrow):
+    """The arrow's path in data coordinates, its CLOSEPOLY vertices set to where they close.
+
+    (matplotlib stores a placeholder vertex with CLOSEPOLY, which `intersects_bbox` would
+    otherwise take as a real point.)
+    """
+    path = arrow.get_path()
+    vertices, start = path.vertices.copy(), None
+    for i, code in enumerate(path.codes):
+        if code == Path.MOVETO:
+            start = vertices[i]
+        elif code == Path.CLOSEPOLY:
+            vertices[i] = start
+    return Path(vertices, path.codes)
+
+
+def test_bn_graph_has_every_node_and_edge():
+    fig, ax, boxes, arrows = _graph_parts()
+    assert set(boxes) == set(plots.BN_GRAPH_NODES)
+    assert set(arrows) == {f"{s}->{t}" for s, t, _ in plots.BN_GRAPH_EDGES}
+    assert len(arrows) == 12
+    plt.close(fig)
+
+
+def test_bn_graph_names_match_the_staged_backward():
+    # Every node's gradient appears under the name d<node> in the node-by-node code.
+    source = inspect.getsource(bnlib.batchnorm_backward_staged)
+    for name in plots.BN_GRAPH_NODES:
+        assert f"d{name}" in source, name
+
+
+def test_bn_graph_marks_the_two_forks():
+    fig, ax, boxes, arrows = _graph_parts()
+    colour = {gid: matplotlib.colors.to_hex(a.get_edgecolor()) for gid, a in arrows.items()}
+    fork_x = {colour["x->xc"], colour["x->mean"]}
+    fork_xc = {colour["xc->sq"], colour["xc->x_hat"]}
+    plain = {c for gid, c in colour.items()
+             if gid not in ("x->xc", "x->mean", "xc->sq", "xc->x_hat")}
+    assert len(fork_x) == len(fork_xc) == len(plain) == 1   # one colour per group
+    assert len(fork_x | fork_xc | plain) == 3               # three distinct groups
+    plt.close(fig)
+
+
+def test_bn_graph_is_readable():
+    fig, ax, boxes, arrows = _graph_parts()
+    renderer = fig.canvas.get_renderer()
+    texts = [t for t in ax.texts if t.get_text()]
+    extents = [t.get_window_extent(renderer) for t in texts]
+    for (a, ea), (b, eb) in itertools.combinations(zip(texts, extents), 2):
+        assert not ea.overlaps(eb), f"{a.get_text()!r} overlaps {b.get_text()!r}"
+    for (a, box_a), (b, box_b) in itertools.combinations(boxes.items(), 2):
+        assert not box_a.get_bbox().overlaps(box_b.get_bbox()), f"{a} overlaps {b}"
+    for name, box in boxes.items():      # a node's name and formula sit inside its box
+        outer = box.get_window_extent(renderer)
+        x, y, _ = plots.BN_GRAPH_NODES[name]
+        inside = [e for t, e in zip(texts, extents) if abs(t.get_position()[0] - x) < 1e-9
+                  and abs(t.get_position()[1] - y) < 0.5]
+        assert len(inside) == 2, name
+        for e in inside:
+            assert outer.x0 < e.x0 and e.x1 < outer.x1 and outer.y0 < e.y0 and e.y1 < outer.y1, name
+    for gid, arrow in arrows.items():    # an arrow touches only its own two nodes
+        path = _arrow_path(arrow)
+        for name, box in boxes.items():
+            if name not in gid.split("->"):
+                assert not path.intersects_bbox(box.get_bbox(), filled=False), (gid, name)
+        for t in texts:                  # and crosses no text
+            bbox = t.get_window_extent(renderer).transformed(ax.transData.inverted())
+            assert not path.intersects_bbox(bbox, filled=False), (gid, t.get_text())
+    plt.close(fig)
+
+
+# --- notebook 02: feature histograms and running statistics ---------------------------------
+
+def test_feature_histograms_draw_one_filled_histogram_per_feature(rng):
+    before = rng.normal([5.0, -1.0, 0.0], [0.1, 1.0, 10.0], size=(200, 3))   # (N, D)
+    after = (before - before.mean(0)) / before.std(0)
+    fig, axes = plots.plot_feature_histograms(before, after, labels=["a", "b", "c"], bins=20)
+    try:
+        assert len(axes) == 2
+        for ax, data in zip(axes, (before, after)):
+            assert len(ax.patches) == 3                 # one stepfilled polygon per feature
+            lo, hi = ax.get_xlim()
+            assert lo <= data.min() and hi >= data.max()  # every value is on the axis
+        assert [t.get_text() for t in axes[0].get_legend().get_texts()] == ["a", "b", "c"]
+        assert "before" in axes[0].get_title() and "after" in axes[1].get_title()
+    finally:
+        plt.close(fig)
+
+
+def test_feature_histograms_reject_mismatched_input():
+    with pytest.raises(ValueError, match="same shape"):
+        plots.plot_feature_histograms(np.zeros((5, 3)), np.zeros((5, 2)))
+    with pytest.raises(ValueError, match="one label per feature"):
+        plots.plot_feature_histograms(np.zeros((5, 2)), np.zeros((5, 2)), labels=["only one"])
+
+
+def test_running_vs_population_plots_the_given_values(rng):
+    batch_means, batch_vars = rng.normal(size=50), rng.uniform(1, 2, size=50)
+    running_means, running_vars = np.cumsum(batch_means) / 50, np.linspace(1, 1.5, 50)
+    fig, axes = plots.plot_running_vs_population(
+        (batch_means, batch_vars), (running_means, running_vars), (0.1, 1.4), feature="unit 7")
+    try:
+        assert len(axes) == 2
+        for ax, batch, running, population in zip(
+                axes, (batch_means, batch_vars), (running_means, running_vars), (0.1, 1.4)):
+            dots, curve, line = ax.get_lines()
+            np.testing.assert_array_equal(dots.get_ydata(), batch)
+            np.testing.assert_array_equal(curve.get_ydata(), running)
+            np.testing.assert_array_equal(curve.get_xdata(), np.arange(1, 51))
+            assert set(line.get_ydata()) == {population}       # a horizontal line
+        assert axes[0].get_ylabel() == "mean" and axes[1].get_ylabel() == "variance"
+        assert axes[0].get_title() == "the mean of unit 7"
+    finally:
+        plt.close(fig)
+
+
+def test_running_vs_population_needs_one_entry_per_statistic():
+    with pytest.raises(ValueError, match="one entry per statistic"):
+        plots.plot_running_vs_population(([1.0],), ([1.0], [2.0]), (1.0,))
+
+
+# --- notebook 01: the chain-rule graph and finite-difference errors ---------------------------
+
+def test_chain_rule_graph_draws_six_edges_and_both_paths():
+    fig, ax = plots.draw_chain_rule_graph()
+    try:
+        texts = [t.get_text() for t in ax.texts]
+        arrows = [t for t in ax.texts if getattr(t, "arrow_patch", None) is not None]
+        assert len(arrows) == 6                    # x->a, w->a, x->b, a->c, b->c, c->y
+        for node in ["$x$", "$w$", r"$a = w\,x$", r"$b = \sigma(x)$", r"$c = a\,b$"]:
+            assert node in texts
+        assert any(t.startswith("path 1") for t in texts)
+        assert any(t.startswith("path 2") for t in texts)
+    finally:
+        plt.close(fig)
+
+
+def test_step_errors_one_line_per_series_on_log_axes():
+    steps = np.logspace(-8, -1, 8)
+    errors = {("central", "float64"): steps ** 2, ("forward", "float64"): np.zeros(8),
+              ("central", "float32"): steps}
+    fig, ax = plots.plot_step_errors(steps, errors, tolerance=1e-7)
+    try:
+        lines = ax.get_lines()
+        assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+        assert [line.get_label() for line in lines[:3]] == [
+            "central, float64", "forward, float64", "central, float32"]
+        assert len(lines) == 4                     # three series and the tolerance line
+        assert lines[0].get_color() == lines[1].get_color() != lines[2].get_color()
+        assert lines[0].get_linestyle() != lines[1].get_linestyle()   # rule by line style
+        assert np.min(lines[1].get_ydata()) == 1e-17   # zeros clipped, not -inf
+    finally:
+        plt.close(fig)
+
+
+def _histogram_mean_var(patch):
+    """Mean and variance of the data drawn as a stepfilled histogram, from its outline.
+
+    The area under the outline is the histogram, so its centroid is the binned data's mean
+    (shoelace formulas for the first and second moments of a polygon).
+    """
+    x, y = np.vstack([patch.get_path().vertices, patch.get_path().vertices[:1]]).T
+    cross = x[:-1] * y[1:] - x[1:] * y[:-1]
+    area = cross.sum() / 2
+    mean = ((x[:-1] + x[1:]) * cross).sum() / (6 * area)
+    second = ((x[:-1] ** 2 + x[:-1] * x[1:] + x[1:] ** 2) * cross).sum() / (12 * area)
+    return mean, second - mean ** 2
+
+
+def test_bn_histograms_picture_shows_features_normalised():
+    fig, axes = plots.bn_histograms_picture()
+    try:
+        before = [_histogram_mean_var(p) for p in axes[0].patches]
+        after = [_histogram_mean_var(p) for p in axes[1].patches]
+        assert len(before) == len(after) == 3
+        # Before: three clearly separated offsets (about 8, -4.5 and 0) and different spreads.
+        assert max(m for m, _ in before) - min(m for m, _ in before) > 10
+        # After: mean 0 and variance 1. The binning adds about width**2 / 12 (< 0.01 here)
+        # to the variance, hence the tolerance of 0.03.
+        for mean, var in after:
+            assert abs(mean) < 0.03 and abs(var - 1) < 0.03
+    finally:
+        plt.close(fig)
+
+
+# --- notebook 04: the sigmoid's saturated regions and the saturation panel --------------------
+
+def _fake_deep(rng, depth, spread):
+    """A result shaped like bnlib.widgets.deep_signal's, with z_first of the given spread."""
+    return dict(fraction_saturated=rng.uniform(0, 1, depth),
+                mean_local_gradient=rng.uniform(0, 0.25, depth),
+                grad_median=10.0 ** rng.uniform(-6, 0, depth),
+                z_first=spread * rng.standard_normal((30, 20)))
+
+
+def test_sigmoid_saturation_shades_beyond_the_threshold():
+    fig, ax = plots.plot_sigmoid_saturation(4.0)
+    try:
+        spans = sorted((round(p.get_x(), 6), round(p.get_x() + p.get_width(), 6))
+                       for p in ax.patches)
+        assert spans == [(-8.0, -4.0), (4.0, 8.0)]
+        curve, slope, dots = ax.get_lines()
+        z = curve.get_xdata()
+        np.testing.assert_allclose(curve.get_ydata(), 1 / (1 + np.exp(-z)), rtol=1e-12)
+        np.testing.assert_allclose(slope.get_ydata(), np.exp(-z) / (1 + np.exp(-z)) ** 2,
+                                   rtol=1e-9, atol=1e-15)
+        np.testing.assert_allclose(dots.get_ydata(), 0.0177, atol=1e-4)   # sigma'(+-4)
+    finally:
+        plt.close(fig)
+
+
+def test_saturation_panel_draws_the_given_results(rng):
+    plain, with_bn = _fake_deep(rng, 6, 20.0), _fake_deep(rng, 6, 1.0)
+    fig, axes = plots.plot_saturation_panel(plain, with_bn, 4.0)
+    try:
+        assert len(axes) == 5
+        for ax, result in zip(axes[:2], (plain, with_bn)):
+            (stairs,) = [p for p in ax.patches if isinstance(p, matplotlib.patches.StepPatch)]
+            heights, edges = stairs.get_data()[:2]
+            assert heights.max() == 1.0                          # tallest bar scaled to 1
+            # every value is counted: those beyond the range fall in the edge bins
+            counts = np.histogram(np.clip(result["z_first"], edges[0], edges[-1]), edges)[0]
+            np.testing.assert_allclose(heights, counts / counts.max())
+            assert f"{100 * result['fraction_saturated'][0]:.1f}% saturated" in ax.get_title()
+        for ax, key, factor in zip(axes[2:], ("fraction_saturated", "mean_local_gradient",
+                                              "grad_median"), (100, 1, 1)):
+            for line, result in zip(ax.get_lines(), (plain, with_bn)):
+                np.testing.assert_allclose(line.get_ydata(), factor * result[key])
+        assert axes[4].get_yscale() == "log"
+        fig.canvas.draw()
+        boxes = [ax.get_tightbbox() for ax in axes]              # with titles and labels
+        for a, b in itertools.combinations(range(5), 2):
+            assert not boxes[a].overlaps(boxes[b]), (a, b)
+    finally:
+        plt.close(fig)
+
+
+def test_saturation_static_has_one_labelled_row_per_setting(rng):
+    rows = [(f"setting {k}", _fake_deep(rng, 4, 5.0), _fake_deep(rng, 4, 1.0)) for k in range(3)]
+    fig, axes = plots.plot_saturation_static(rows, 4.0)
+    try:
+        assert axes.shape == (3, 4)
+        assert [row[0].get_ylabel() for row in axes] == ["setting 0", "setting 1", "setting 2"]
+        for row, (_, plain, with_bn) in zip(axes, rows):
+            np.testing.assert_allclose(row[3].get_lines()[0].get_ydata(), plain["grad_median"])
+            np.testing.assert_allclose(row[2].get_lines()[1].get_ydata(),
+                                       100 * with_bn["fraction_saturated"])
+    finally:
+        plt.close(fig)
+
+
+# ---- notebook 09: BN for convolutions ----
+
+def test_per_channel_vs_per_position_shows_the_chosen_maps(rng):
+    maps = rng.standard_normal((3, 2, 5, 4))
+    fig, axes = plots.plot_per_channel_vs_per_position(maps, 2 * maps, 3 * maps, rows=[0, 2],
+                                                       labels=["first", "third"], channel=1)
+    try:
+        assert axes.shape == (2, 3)
+        assert [ax.get_ylabel() for ax in axes[:, 0]] == ["first", "third"]
+        assert "per channel" in axes[0, 1].get_title()
+        assert "per position" in axes[0, 2].get_title()
+        for j, factor in enumerate((1, 2, 3)):
+            np.testing.assert_array_equal(axes[1, j].get_images()[0].get_array(),
+                                          factor * maps[2, 1])
+        assert axes[0, 1].get_images()[0].get_clim() == (-4.0, 4.0)   # shared colour range
+    finally:
+        plt.close(fig)
+
+
+def test_placement_plot_has_one_dot_per_seed_and_a_legend():
+    from matplotlib.collections import PathCollection
+    runs = lambda acc, sat: [dict(test_acc=acc + d, saturation=sat) for d in (0, 0.01, 0.02)]
+    results = {("sigmoid", "none"): runs(0.88, 0.013), ("sigmoid", "before"): runs(0.91, 0.0),
+               ("sigmoid", "after"): runs(0.93, 0.04), ("relu", "before"): runs(0.93, 0.5)}
+    fig, axes = plots.plot_placement(results, 4.0)
+    try:
+        scatters = [c for c in axes[0].collections if isinstance(c, PathCollection)]
+        assert [len(c.get_offsets()) for c in scatters] == [3, 3, 3, 3]     # one per seed
+        np.testing.assert_allclose(scatters[1].get_offsets()[:, 1], [91, 92, 93])  # percent
+        assert scatters[3].get_offsets()[0, 0] == pytest.approx(1.0)   # relu's group at x = 1
+        labels = [t.get_text() for t in axes[0].get_legend().get_texts()]
+        assert labels == ["no BN", "BN before", "BN after"]
+        assert axes[1].get_yscale() == "symlog" and axes[1].get_ylim() == (0, 100)
+        assert "|z| > 4" in axes[1].get_title()
+    finally:
+        plt.close(fig)
