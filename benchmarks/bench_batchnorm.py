@@ -12,8 +12,9 @@ What is timed, for each batch shape (N, D) and dtype, is one training-mode step 
           run ATen's CPU kernels native_batch_norm / native_batch_norm_backward, with
           `torch.set_num_threads(2)`. Optional: torch is never a dependency of the course.
 The implementations run one after another inside every repeat, in an order that rotates from
-repeat to repeat, so a burst of load from other programs slows all of them alike. We report
-the median time and the interquartile range (IQR, 25th to 75th percentile) of the repeats.
+repeat to repeat, so a burst of load from other programs slows all of them alike; each runs
+twice in a row and its second call is timed (see `time_interleaved`). We report the median
+time and the interquartile range (IQR, 25th to 75th percentile) of the repeats.
 Before timing, the three are checked to compute the same gradients.
 """
 import argparse
@@ -43,7 +44,7 @@ def parse_args(argv=None):
     parser.add_argument("--markdown", action="store_true", help="print markdown tables")
     parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out")
     parser.add_argument("--seconds", type=float, default=None,
-                        help="time budget per table row (default 7, or 0.2 with --quick)")
+                        help="time budget per table row (default 5, or 0.2 with --quick)")
     return parser.parse_args(argv)
 
 
@@ -112,7 +113,7 @@ def numpy_step(backward, x, gamma, beta, dout):
 
 
 def torch_step(torch, x, gamma, beta, dout):
-    """The same step in PyTorch (functional batch norm + autograd), returning numpy gradients."""
+    """The same step in PyTorch (functional batch norm + autograd); returns the gradients."""
     tx, tgamma, tbeta = (torch.tensor(a, requires_grad=True) for a in (x, gamma, beta))
     tdout = torch.tensor(dout)
 
@@ -137,7 +138,11 @@ def check_agreement(steps, dtype):
 def time_interleaved(steps, seconds, quick):
     """Time each step many times, interleaved; return {name: array of seconds per call}.
 
-    The number of repeats is chosen so that a row takes about `seconds` in all.
+    Each repeat runs every step twice and times the second call: after running something
+    else, a multi-threaded library (torch, BLAS) first has to wake its sleeping threads, which
+    on a busy machine can cost more than the work. A training loop calls the same step again
+    and again, so the second call is the one that tells its speed. The number of repeats is
+    chosen so that a row takes about `seconds` in all.
     """
     names = list(steps)
     start = time.perf_counter()
@@ -145,11 +150,12 @@ def time_interleaved(steps, seconds, quick):
         steps[name]()                              # estimate the time of one round
     one_round = time.perf_counter() - start
     low, high = (3, 30) if quick else (15, 3000)
-    repeats = int(np.clip(seconds / max(one_round, 1e-9), low, high))
+    repeats = int(np.clip(seconds / max(2 * one_round, 1e-9), low, high))   # 2 calls each
     times = {name: np.empty(repeats) for name in names}
     for r in range(repeats):
         for k in range(len(names)):
             name = names[(r + k) % len(names)]     # rotate the order every repeat
+            steps[name]()                          # untimed: wakes the worker threads
             start = time.perf_counter()
             steps[name]()
             times[name][r] = time.perf_counter() - start
@@ -228,27 +234,32 @@ def table(header, body, markdown):
     return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)) for row in [header] + body]
 
 
+def table_body(rows, missing):
+    """One table row of strings per (shape, dtype): times and ratios."""
+    body = []
+    for (shape, dtype), row in rows.items():
+        closed_torch = ratio(rows, (shape, dtype), "closed", "torch")
+        body.append([f"{shape[0]} x {shape[1]}", dtype.__name__, format_time(row["closed"]),
+                     format_time(row["staged"]),
+                     format_time(row["torch"]) if "torch" in row else missing,
+                     "-" if closed_torch is None else f"{closed_torch:.2f}",
+                     f"{ratio(rows, (shape, dtype), 'staged', 'closed'):.2f}"])
+    return body
+
+
 def main(argv=None):
     """Measure every (shape, dtype) and the layer; print the tables and the targets."""
     args = parse_args(argv)
     torch = import_torch(not args.no_torch)
-    seconds = args.seconds if args.seconds is not None else (0.2 if args.quick else 7.0)
+    seconds = args.seconds if args.seconds is not None else (0.2 if args.quick else 5.0)
     rng = np.random.default_rng(0)
     print("\n".join(environment_lines(torch)) + "\n")
-    missing = "torch not installed" if torch is None else "-"      # for the torch column
-    rows, body = {}, []
-    for dtype in DTYPES:
-        for shape in SHAPES:
-            row = rows[(shape, dtype)] = measure_row(shape, dtype, torch, seconds, args.quick, rng)
-            closed_torch = ratio(rows, (shape, dtype), "closed", "torch")
-            body.append([f"{shape[0]} x {shape[1]}", dtype.__name__, format_time(row["closed"]),
-                         format_time(row["staged"]),
-                         format_time(row["torch"]) if "torch" in row else missing,
-                         f"{closed_torch:.2f}" if closed_torch else "-",
-                         f"{ratio(rows, (shape, dtype), 'staged', 'closed'):.2f}"])
+    rows = {(shape, dtype): measure_row(shape, dtype, torch, seconds, args.quick, rng)
+            for dtype in DTYPES for shape in SHAPES}
+    missing = "torch not installed" if torch is None else "-"
     header = ["N x D", "dtype", "closed", "staged", "torch", "closed/torch", "staged/closed"]
     print("Forward + backward, median (IQR):")
-    print("\n".join(table(header, body, args.markdown)) + "\n")
+    print("\n".join(table(header, table_body(rows, missing), args.markdown)) + "\n")
     layer = {name: summary(t) for name, t in time_interleaved(
         layer_steps(torch, SHAPES[0], rng), seconds, args.quick).items()}
     print(f"BatchNorm1d layer, forward + backward at {SHAPES[0]} float32 (the MNIST loop): "

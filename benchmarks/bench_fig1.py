@@ -16,8 +16,9 @@ time to train and evaluate both networks:
   processes and loading MNIST in them.
 - bnlib, jobs=1: `run_fig1(jobs=1)`, one network after the other in this process.
 - torch: the same experiment written with nn.Linear, nn.BatchNorm1d, nn.Sigmoid,
-  nn.CrossEntropyLoss and optim.SGD, with torch.set_num_threads(2), one network after the
-  other (the usual way to write it). Optional: skipped when torch is not installed.
+  nn.CrossEntropyLoss and optim.SGD, with torch.set_num_threads(2) (--torch-threads), one
+  network after the other (the usual way to write it). Optional: skipped when torch is not
+  installed.
 
 numpy's BLAS runs with --blas-threads threads in this process (default 1: with small
 matrices a second thread gains little, and it loses a lot when other programs share the
@@ -38,6 +39,7 @@ def parse_args(argv=None):
     parser.add_argument("--repeats", type=int, default=3, help="repeats per side (default 3)")
     parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out")
     parser.add_argument("--blas-threads", default="1", help="numpy's BLAS threads (default 1)")
+    parser.add_argument("--torch-threads", type=int, default=2, help="torch's threads (default 2)")
     parser.add_argument("--markdown", action="store_true", help="print a markdown table")
     return parser.parse_args(argv)
 
@@ -55,15 +57,15 @@ from bnlib.reproduce import Fig1Config, record_steps, run_fig1  # noqa: E402
 from bnlib.train import PERCENTILES  # noqa: E402
 
 
-def import_torch(wanted):
-    """PyTorch with 2 threads, or None if it is not wanted or not installed."""
+def import_torch(wanted, threads):
+    """PyTorch with `threads` threads, or None if it is not wanted or not installed."""
     if not wanted:
         return None
     try:
         import torch
     except ImportError:
         return None
-    torch.set_num_threads(2)
+    torch.set_num_threads(threads)
     return torch
 
 
@@ -135,7 +137,7 @@ def main():
     args = ARGS
     steps = 50_000 if args.full else args.steps
     config = Fig1Config(steps=steps)
-    torch = import_torch(not args.no_torch)
+    torch = import_torch(not args.no_torch, args.torch_threads)
     sides = ["bnlib, jobs=2", "bnlib, jobs=1"] + (["torch"] if torch is not None else [])
     data = load_mnist()
     times, accuracies = {side: [] for side in sides}, {}
@@ -149,6 +151,8 @@ def main():
             times[side].append(seconds)
             print(f"  repeat {repeat + 1}: {side:<14} {seconds:7.1f} s", file=sys.stderr)
     print_table(times, accuracies, steps, args.markdown, "torch" in times)
+    if torch is not None:
+        print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
 
 
 def print_table(times, accuracies, steps, markdown, with_torch):

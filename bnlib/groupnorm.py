@@ -82,3 +82,59 @@ def groupnorm_backward(dout, cache):
     dx_hat = dout * cache.gamma.reshape(1, -1, 1, 1)              # (N, C, H, W)
     dx = normalize_rows_backward(dx_hat.reshape(cache.rows.shape), cache.rows)
     return dx.reshape(dout.shape), dgamma, dbeta
+
+
+class GroupNorm1d:
+    """A group-norm layer for (N, D) inputs with BatchNorm1d's interface, for `MLP(norm_layer=)`.
+
+    The D features are seen as D channels of 1 x 1 maps, x.reshape(N, D, 1, 1): each sample's
+    features are split into `num_groups` groups of D / G consecutive features, each normalised
+    over its own D / G values (G = 1 is layer norm). Features of an MLP have no order, so the
+    groups are arbitrary; the point is that no statistic crosses the batch.
+    Inputs: num_features D; num_groups G, a divisor of D with D / G >= 2; eps > 0; dtype of
+    gamma (ones) and beta (zeros), one per feature.
+    There are no running statistics: train() and eval() only set `training` and change
+    nothing in the computation; any batch size works, even 1. gamma and beta are read at
+    every call. After `backward(dout)`, the gradients are in `dgamma` and `dbeta`.
+    """
+
+    def __init__(self, num_features, num_groups, eps=1e-5, dtype=np.float64):
+        if int(num_features) != num_features or num_features < 1:
+            raise ValueError(f"num_features must be a positive integer, got {num_features!r}")
+        self.num_groups = _check_groups(num_groups, (1, int(num_features), 1, 1))
+        check_positive(eps, "eps")
+        self.num_features, self.eps = int(num_features), float(eps)
+        self.gamma = np.ones(self.num_features, dtype)
+        self.beta = np.zeros(self.num_features, dtype)
+        self.dgamma = self.dbeta = None
+        self.training = True
+        self._cache = None
+
+    def train(self):
+        """Training mode: the same computation as evaluation mode; returns self."""
+        self.training = True
+        return self
+
+    def eval(self):
+        """Evaluation mode: the same computation as training mode; returns self."""
+        self.training = False
+        return self
+
+    def forward(self, x):
+        """Group norm of `x` (N, D) with the current gamma and beta; returns (N, D)."""
+        x = as_float_array(x, "x", ndim=2)
+        check_shape(x, (x.shape[0], self.num_features), "x")
+        out, self._cache = groupnorm_forward(x[:, :, None, None], self.gamma, self.beta,
+                                             self.num_groups, self.eps)   # (N, D, 1, 1)
+        return out.reshape(x.shape)
+
+    def backward(self, dout):
+        """Backpropagate `dout` (N, D) through the last forward; return dx (N, D)."""
+        if self._cache is None:
+            raise RuntimeError("GroupNorm1d.backward called before forward")
+        dout = as_float_array(dout, "dout", ndim=2)
+        dx, self.dgamma, self.dbeta = groupnorm_backward(dout[:, :, None, None], self._cache)
+        return dx.reshape(dout.shape)
+
+    def __repr__(self):
+        return f"GroupNorm1d({self.num_features}, num_groups={self.num_groups}, eps={self.eps})"

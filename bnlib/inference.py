@@ -50,6 +50,9 @@ def recompute_population_statistics(model, x, batch_size=60, rng=None):
     Inputs: model with a list `bns` of BatchNorm1d, `forward`, `train()` and `eval()` (an MLP).
     Returns the model, in evaluation mode.
     """
+    if not getattr(model, "bns", None):
+        raise ValueError("the model has no batch-norm layers (model.bns is empty or missing): "
+                         "there are no statistics to recompute")
     x = as_float_array(x, "x", ndim=2)
     if isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 2:
         raise ValueError(f"batch_size must be an integer >= 2, got {batch_size!r}")

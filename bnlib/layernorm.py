@@ -98,3 +98,52 @@ def layernorm_backward(dout, cache):
     dgamma = np.einsum("nd,nd->d", dout, cache.x_hat)           # (D,)
     dx = normalize_rows_backward(dout * cache.gamma, cache.rows)
     return dx, dgamma, dbeta
+
+
+class LayerNorm1d:
+    """A layer-norm layer for (N, D) inputs with BatchNorm1d's interface, for `MLP(norm_layer=)`.
+
+    Inputs: num_features D; eps > 0 (inside the square root, as in batch norm); dtype of
+    gamma (ones) and beta (zeros).
+    No statistic crosses the batch, so there are no running statistics: train() and eval()
+    only set `training` and change nothing in the computation, and any batch size works,
+    even 1. gamma and beta are read at every call, so a model may replace them by views of
+    its own arrays. After `backward(dout)`, the gradients are in `dgamma` and `dbeta`.
+    """
+
+    def __init__(self, num_features, eps=1e-5, dtype=np.float64):
+        if int(num_features) != num_features or num_features < 2:
+            raise ValueError(f"num_features must be an integer >= 2 (a row needs 2 values to "
+                             f"normalise), got {num_features!r}")
+        check_positive(eps, "eps")
+        self.num_features, self.eps = int(num_features), float(eps)
+        self.gamma = np.ones(self.num_features, dtype)
+        self.beta = np.zeros(self.num_features, dtype)
+        self.dgamma = self.dbeta = None
+        self.training = True
+        self._cache = None
+
+    def train(self):
+        """Training mode: the same computation as evaluation mode; returns self."""
+        self.training = True
+        return self
+
+    def eval(self):
+        """Evaluation mode: the same computation as training mode; returns self."""
+        self.training = False
+        return self
+
+    def forward(self, x):
+        """Layer norm of `x` (N, D) with the current gamma and beta; returns (N, D)."""
+        out, self._cache = layernorm_forward(x, self.gamma, self.beta, self.eps)
+        return out
+
+    def backward(self, dout):
+        """Backpropagate `dout` (N, D) through the last forward; return dx (N, D)."""
+        if self._cache is None:
+            raise RuntimeError("LayerNorm1d.backward called before forward")
+        dx, self.dgamma, self.dbeta = layernorm_backward(dout, self._cache)
+        return dx
+
+    def __repr__(self):
+        return f"LayerNorm1d({self.num_features}, eps={self.eps})"

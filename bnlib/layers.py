@@ -50,10 +50,10 @@ def affine_backward(dout, cache, need_dx=True, out=None):
 def sigmoid(z, out=None):
     """The logistic function 1 / (1 + exp(-z)), elementwise; `out` is an optional buffer.
 
-    For very negative z, exp(-z) overflows to infinity and 1 / (1 + inf) = 0, the correctly
-    rounded answer, so that overflow is silenced (as is the harmless underflow of exp(-z) to 0
-    for very positive z); elsewhere this form is accurate to the last bit in relative terms
-    (no cancellation: 1 + exp(-z) >= 1).
+    For very negative z, exp(-z) overflows to infinity and 1 / (1 + inf) = 0, less than the
+    smallest normal float away from the true value, so that overflow is silenced (as is the
+    harmless underflow of exp(-z) to 0 for very positive z). Everywhere else this form is
+    accurate to a few units in the last place (no cancellation: 1 + exp(-z) >= 1).
     """
     z = as_float_array(z, "z")
     with np.errstate(over="ignore", under="ignore"):

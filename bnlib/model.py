@@ -49,6 +49,10 @@ class MLP:
     - init_std: standard deviation of the Gaussian initial weights (biases start at 0).
     - rng: a np.random.Generator, for the initial weights.
     - dtype: float32 (fast) or float64 (for gradient checks).
+    - norm_layer: with use_bn, a function num_features -> layer to use instead of
+      BatchNorm1d(num_features, bn_eps, bn_momentum, dtype): anything with BatchNorm1d's
+      interface (gamma, beta, train(), eval(), forward(z), backward(dz) storing dgamma, dbeta),
+      such as a layer norm or a noisy batch norm.
 
     `params` maps names ("W1", "b1" or "gamma1"/"beta1", ...) to arrays, updated in place.
     After `loss(x, y)`, `grads` has the same keys, and `pre_activations[k]` holds the input
@@ -56,7 +60,7 @@ class MLP:
     """
 
     def __init__(self, sizes, use_bn=False, activation="sigmoid", init_std=0.01, rng=None,
-                 dtype=np.float32, bn_momentum=0.1, bn_eps=1e-5):
+                 dtype=np.float32, bn_momentum=0.1, bn_eps=1e-5, norm_layer=None):
         if len(sizes) < 2:
             raise ValueError(f"sizes needs at least an input and an output width, got {sizes}")
         if activation not in ACTIVATIONS:
@@ -66,7 +70,8 @@ class MLP:
         rng = np.random.default_rng(0) if rng is None else rng
         self.sizes, self.use_bn, self.activation = tuple(sizes), bool(use_bn), activation
         self.n_hidden, self.dtype = len(sizes) - 2, np.dtype(dtype)
-        self.bns = [BatchNorm1d(d, bn_eps, bn_momentum, dtype) for d in sizes[1:-1]] if use_bn else []
+        make_norm = norm_layer or (lambda d: BatchNorm1d(d, bn_eps, bn_momentum, dtype))
+        self.bns = [make_norm(d) for d in sizes[1:-1]] if use_bn else []
         self.flat_params, self.params = _flat_arrays(self._shapes(), dtype)
         self.flat_grads, self.grads = _flat_arrays(self._shapes(), dtype)
         for k, (d_in, d_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):

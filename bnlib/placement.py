@@ -2,22 +2,32 @@
 
 Hidden layer k of `PlacementMLP` computes, for placement
 - "before" (the paper's choice, Ioffe & Szegedy 2015, Sec. 3.2):  h_k = act(BN(h_{k-1} @ W_k))
-- "after":                                                         h_k = BN(act(h_{k-1} @ W_k + b_k))
-- "none":                                                          h_k = act(h_{k-1} @ W_k + b_k)
+- "after":                                                 h_k = BN(act(h_{k-1} @ W_k + b_k))
+- "none":                                                  h_k = act(h_{k-1} @ W_k + b_k)
 With BN before, the affine bias is left out (BN's mean subtraction cancels it; beta takes its
 place); with BN after, the bias stays, since nothing cancels it. The output layer is affine,
 followed by softmax cross-entropy. `run_placement` trains one such network with plain SGD and
-measures its test accuracy and how saturated its nonlinearities are.
+measures its test accuracy and how saturated its nonlinearities are; notebook 09 runs a small
+budget of `compare_placements`; `placement_experiment` runs the full one from the command
+line (`python -m bnlib.reproduce placement`, once registered in bnlib/reproduce.py's EXPERIMENTS).
 """
+import json
+from pathlib import Path
+
+import matplotlib.pyplot as plt
 import numpy as np
 
+from . import plots
 from .batchnorm import BatchNorm1d
+from .data import load_mnist
 from .layers import (affine_backward, affine_forward, relu_backward, relu_forward,
                      sigmoid_backward, sigmoid_forward, softmax_cross_entropy)
 from .model import SGD
 from .widgets import SATURATION_THRESHOLD
 
 PLACEMENTS = ("none", "before", "after")
+SETTINGS = {"sigmoid": 0.5, "relu": 0.1}   # learning rate per activation, shared by placements
+FULL_STEPS = 3000                         # `reproduce placement`; notebook 09 runs 400
 ACTIVATIONS = {"sigmoid": (sigmoid_forward, sigmoid_backward),
                "relu": (relu_forward, relu_backward)}
 
@@ -51,8 +61,9 @@ class PlacementMLP:
             if k > self.n_hidden or placement != "before":
                 self.params[f"b{k}"] = np.zeros(d_out, dtype)
             if k <= self.n_hidden and placement != "none":
-                self.bns.append(BatchNorm1d(d_out, dtype=dtype))
-                self.params[f"gamma{k}"], self.params[f"beta{k}"] = self.bns[-1].gamma, self.bns[-1].beta
+                bn = BatchNorm1d(d_out, dtype=dtype)
+                self.bns.append(bn)
+                self.params[f"gamma{k}"], self.params[f"beta{k}"] = bn.gamma, bn.beta  # shared
         self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
         self.pre_activations = []
 
@@ -185,3 +196,30 @@ def placement_table(results):
         lines.append(f"{activation:<10} {placement:<7} {np.mean(acc):.4f} "
                      f"({min(acc):.4f}-{max(acc):.4f})      {100 * sat:5.1f} %")
     return "\n".join(lines)
+
+
+PLACEMENT_DESCRIPTION = ("MNIST, 784-100-100-10 MLP with BN before or after the nonlinearity or "
+                         "none, sigmoid and ReLU, 3 seeds (notebook 09 at a larger budget)")
+
+
+def placement_experiment(args):
+    """Command-line entry: compare the placements; write placement.json and .png, print a table.
+
+    args: the options of `python -m bnlib.reproduce` (steps: None for FULL_STEPS; seed: the
+    first of three seeds; out: the output folder). Returns the exit code 0.
+    """
+    steps, seeds = args.steps or FULL_STEPS, tuple(range(args.seed, args.seed + 3))
+    results = compare_placements(load_mnist(), SETTINGS, seeds=seeds, steps=steps,
+                                 progress=print)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    runs = [dict(activation=act, placement=placement, lr=SETTINGS[act], steps=steps, seed=seed,
+                 **result) for (act, placement), per_seed in results.items()
+            for seed, result in zip(seeds, per_seed)]
+    (out / "placement.json").write_text(json.dumps(runs, indent=1))
+    fig, _ = plots.plot_placement(results, SATURATION_THRESHOLD)
+    fig.savefig(out / "placement.png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    print(placement_table(results))
+    print("wrote", out / "placement.json", out / "placement.png")
+    return 0

@@ -451,7 +451,9 @@ def _fig1_accuracy(ax, runs, paper):
     if any(step <= runs[name]["step"][-1] for name in (paper or {}) for step in paper[name]):
         ax.plot([], [], "x", color="0.3", ms=9, mew=2, label="paper's Fig. 1(a)")
     later = [a for name in runs for a in runs[name]["test_acc"][1:]] or [0.0]
-    ax.set_ylim(min(0.7, np.floor(min(later) * 10) / 10), 1.0)
+    finals = [runs[name]["test_acc"][-1] for name in runs]
+    # like the paper's panel, 0.7 to 1 once both networks end above 0.9; else show everything
+    ax.set_ylim(0.7 if min(finals) >= 0.9 else np.floor(min(later) * 10) / 10, 1.0)
     ax.set(xlabel="training step", ylabel="test accuracy", title="(a) test accuracy")
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=9)
@@ -477,7 +479,7 @@ def plot_fig1(result, paper=None):
     85th percentiles over the test set of the input of one sigmoid of the last hidden layer,
     without and with BN, on a shared y axis. Returns (fig, axes).
     """
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
     runs, unit = result["runs"], result["config"].get("unit", 0)
     layer = len(result["config"].get("sizes", (0, 0, 0, 0, 0))) - 2
     _fig1_accuracy(axes[0], runs, paper)
@@ -538,3 +540,317 @@ def plot_grad_norms(result):
     axes[1].legend(fontsize=8, loc="best")
     fig.tight_layout()
     return fig, axes
+
+
+def fig1_picture(path=None):
+    """pictures/fig1.png: `plot_fig1` of the full run saved in pictures/fig1.json (no training).
+
+    The json is written by `python -m bnlib.reproduce fig1 --out pictures/`. Returns (fig, axes).
+    """
+    import json
+    from pathlib import Path
+
+    from .reproduce import PAPER_FIG1
+    path = Path(__file__).resolve().parent.parent / "pictures" / "fig1.json" if path is None else path
+    return plot_fig1(json.loads(Path(path).read_text()), paper=PAPER_FIG1)
+
+
+EVAL_GAP_STYLES = {"population": dict(color="black", lw=2, label="Algorithm 2's statistics"),
+                   "batch mode": dict(color="C3", ls="--", label="training mode (batch statistics)")}
+
+
+def _eval_gap_style(name, index):
+    """Line style of one kind of inference in `plot_eval_gap`: running averages get C0, C1, ..."""
+    return EVAL_GAP_STYLES.get(name, dict(color=f"C{index}", marker="o", ms=3,
+                                          label=f"running averages, {name}"))
+
+
+def plot_eval_gap(result):
+    """The train/eval gap over training, from a `bnlib.eval_gap.run_eval_gap` result.
+
+    (a) test accuracy of every kind of inference; (b) the fraction of test images whose
+    prediction differs from the one made with Algorithm 2's statistics; (c) how far each
+    running average's mean is from Algorithm 2's, in units of the standard deviation
+    (averaged over all units). Log-scaled steps. Returns (fig, axes).
+    """
+    steps = result["step"]
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3.4))
+    for i, (name, values) in enumerate(result["accuracy"].items()):
+        axes[0].plot(steps, values, **_eval_gap_style(name, i - 1))
+    for key, ax in (("disagreement", axes[1]), ("mean_gap", axes[2])):
+        for name, values in result[key].items():
+            index = list(result["accuracy"]).index(name) - 1
+            ax.plot(steps, np.maximum(values, 1e-4), **_eval_gap_style(name, index))
+        ax.set_yscale("log")
+    axes[0].set(ylabel="test accuracy", title="(a) test accuracy", ylim=(0, 1))
+    axes[1].set(ylabel="fraction of test images", title="(b) predictions unlike Alg. 2's")
+    axes[2].set(ylabel="|running mean − Alg. 2 mean| / std", title="(c) error of the running mean")
+    for ax in axes:
+        ax.set_xscale("log")
+        ax.set_xlabel("training step")
+        ax.grid(alpha=0.3, which="both")
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=3, fontsize=8)
+    fig.tight_layout(rect=(0, 0.13, 1, 1))
+    return fig, axes
+
+
+def plot_class_batches(y, predictions, classes=None):
+    """Per-class test accuracy of several ways of predicting, as grouped bars.
+
+    Inputs: y (N,) true labels; predictions, a dict name -> (N,) predicted labels (e.g.
+    "evaluation mode", "training mode, shuffled batches", "training mode, one class per batch");
+    classes: the labels to show (None: those in y). Returns (fig, ax).
+    """
+    classes = np.unique(y) if classes is None else np.asarray(classes)
+    width = 0.8 / len(predictions)
+    fig, ax = plt.subplots(figsize=(9, 3.2))
+    for i, (name, labels) in enumerate(predictions.items()):
+        accuracy = [np.mean(labels[y == c] == c) for c in classes]          # (classes,)
+        overall = np.mean(labels == y)
+        ax.bar(np.arange(len(classes)) + (i - (len(predictions) - 1) / 2) * width, accuracy,
+               width, color=f"C{i}", label=f"{name}: {overall:.3f} overall")
+    ax.set_xticks(range(len(classes)), [str(c) for c in classes])
+    ax.set(xlabel="digit (true class)", ylabel="test accuracy", ylim=(0, 1.25),
+           yticks=np.linspace(0, 1, 6))
+    ax.legend(fontsize=8, loc="upper center", ncol=len(predictions) if len(predictions) < 3 else 2)
+    ax.grid(alpha=0.3, axis="y")
+    fig.tight_layout()
+    return fig, ax
+
+
+def _original_accuracy_bars(ax, original):
+    """Panel (b) of `plot_fine_tuning`: one labelled bar per network, its original accuracy."""
+    names = {"before": "no fine-tuning", "re-estimated": "statistics re-estimated"}
+    values = list(original.values())
+    ax.barh(range(len(values)), values, color="0.6")
+    for i, value in enumerate(values):
+        ax.text(value + 0.01, i, f"{value:.2f}", va="center", fontsize=8)
+    ax.set_yticks(range(len(values)), [names.get(key, key) for key in original], fontsize=8)
+    ax.invert_yaxis()
+    ax.set(xlim=(0, 1), xlabel="accuracy, original test images",
+           title="(b) afterwards, on the original images")
+
+
+def plot_fine_tuning(result):
+    """Fine-tuning on shifted images, from a `bnlib.eval_gap.run_fine_tuning` result.
+
+    Left: accuracy on the shifted test set during fine-tuning, statistics frozen (dashed) or
+    updating (solid), one colour per learning rate; horizontal lines for the network before
+    fine-tuning and with its statistics re-estimated on the shifted images (no training).
+    Right: every network's accuracy on the original test set afterwards. Returns (fig, axes).
+    """
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), gridspec_kw=dict(width_ratios=(1.3, 1)))
+    lrs = sorted({run.split("lr ")[1] for run in result["runs"]}, key=float)
+    for run, history in result["runs"].items():
+        colour = f"C{lrs.index(run.split('lr ')[1])}"
+        axes[0].plot(history["step"], history["test_acc"], color=colour, marker="o", ms=3,
+                     ls="--" if run.startswith("frozen") else "-", label=f"statistics {run}")
+    axes[0].axhline(result["re-estimated"], color="0.3", lw=1, ls=":",
+                    label="statistics re-estimated, no training")
+    axes[0].axhline(result["before"], color="0.6", lw=1, ls="-.", label="before fine-tuning")
+    axes[0].set(xlabel="fine-tuning step", ylabel="accuracy, shifted test images", ylim=(0, 1),
+                title="(a) on the new (shifted) images")
+    axes[0].legend(fontsize=7, loc="center right", handlelength=3.5)
+    _original_accuracy_bars(axes[1], result["original"])
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig, axes
+
+
+def _saved_eval_gap(path):
+    """The full-scale result of `python -m bnlib.reproduce eval_gap --out pictures/` (a dict)."""
+    import json
+    from pathlib import Path
+    path = Path(__file__).resolve().parent.parent / "pictures" / "eval_gap.json" if path is None else path
+    return json.loads(Path(path).read_text())
+
+
+def eval_gap_picture(path=None):
+    """pictures/eval_gap.png: `plot_eval_gap` of the full run saved in pictures/eval_gap.json
+    (no training). Returns (fig, axes)."""
+    return plot_eval_gap(_saved_eval_gap(path))
+
+
+def fine_tuning_picture(path=None):
+    """pictures/fine_tuning.png: `plot_fine_tuning` of the fine-tuning saved in
+    pictures/eval_gap.json (no training). Returns (fig, axes)."""
+    return plot_fine_tuning(_saved_eval_gap(path)["fine_tuning"])
+
+
+# --- notebook 06: why does BN work? (bnlib.noisy_bn, bnlib.landscape) ---------------------------
+WHY_BN_STYLES = {"plain": dict(color="tab:orange", label="without BN"),
+                 "bn": dict(color="tab:blue", label="with BN"),
+                 "noisy": dict(color="tab:green", ls="--", label="noisy BN")}
+
+
+def plot_noisy_comparison(result):
+    """Test accuracy, and the shift of one layer's input distribution, for each network.
+
+    Input: a `bnlib.noisy_bn.run_noisy_comparison` result. Left: test accuracy against steps;
+    right (log scale): `distribution_shift` between consecutive records, drawn at the later
+    record's step. Returns (fig, axes).
+    """
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+    for name, run in result["runs"].items():
+        axes[0].plot(run["step"], run["test_acc"], **WHY_BN_STYLES[name])
+        axes[1].plot(run["step"][1:], run["shift"], marker="o", ms=3, **WHY_BN_STYLES[name])
+    axes[0].set(xlabel="training step", ylabel="test accuracy", ylim=(0, 1),
+                title="(a) test accuracy")
+    axes[1].set_yscale("log")
+    axes[1].set(xlabel="training step", ylabel="shift since the previous record",
+                title=f"(b) how far layer {result['layer']}'s sigmoid inputs move")
+    for ax in axes:
+        ax.grid(alpha=0.3, which="both")
+    axes[0].legend(fontsize=8, loc="center right")
+    fig.tight_layout()
+    return fig, axes
+
+
+def plot_unit_input(result, unit=0):
+    """Mean and mean +- one standard deviation of one unit's sigmoid input over training.
+
+    One panel per network of a `run_noisy_comparison` result, on a shared y axis: the input
+    distribution (on the probe batch, as training sees it) that the next layer has to follow.
+    Returns (fig, axes).
+    """
+    runs = result["runs"]
+    fig, axes = plt.subplots(1, len(runs), figsize=(9, 3.2), sharey=True)
+    for ax, (name, run) in zip(np.atleast_1d(axes), runs.items()):
+        mean, std = np.array(run["mean"])[:, unit], np.array(run["std"])[:, unit]   # (records,)
+        style = WHY_BN_STYLES[name]
+        ax.fill_between(run["step"], mean - std, mean + std, color=style["color"], alpha=0.25,
+                        label="mean ± 1 std")
+        ax.plot(run["step"], mean, color=style["color"], marker="o", ms=3, label="mean")
+        ax.axhline(0, color="0.5", lw=0.6, ls=":")
+        ax.set(xlabel="training step", title=style["label"])
+        ax.grid(alpha=0.3)
+    np.atleast_1d(axes)[0].set_ylabel(f"input z of unit {unit}, layer {result['layer']}")
+    np.atleast_1d(axes)[0].legend(fontsize=8, loc="lower left")
+    fig.tight_layout()
+    return fig, axes
+
+
+def plot_landscape(result, record=1):
+    """Loss change and gradient change along the gradient, without and with BN, per scale.
+
+    Input: a `bnlib.landscape.compare_landscapes` result; record: which measuring point of
+    each run to draw (1: the second, e.g. step 100). Columns: initial weight scales. Top:
+    L(theta - eta g) - L(theta); bottom (log): ||g(theta - eta g) - g(theta)||; both against
+    eta in learning rates, averaged over the measuring batches. Returns (fig, axes).
+    """
+    scales = list(result["runs"])
+    fig, axes = plt.subplots(2, len(scales), figsize=(9, 5.2), sharex=True, squeeze=False)
+    for column, scale in enumerate(scales):
+        for name, run in result["runs"][scale].items():
+            points = run["points"][record]
+            multiples = run["multiples"]                            # step sizes / lr
+            loss_change = np.mean([np.subtract(p["loss"], p["loss0"]) for p in points], axis=0)
+            grad_change = np.mean([p["grad_change"] for p in points], axis=0)
+            style = dict(marker="o", ms=3, **WHY_BN_STYLES[name])
+            axes[0, column].plot(multiples, loss_change, **style)
+            axes[1, column].semilogy(multiples, grad_change, **style)
+        step = result["runs"][scale]["plain"]["step"][record]
+        axes[0, column].set_title(f"initial weight std {scale}, at step {step}")
+        axes[1, column].set_xlabel("step along the gradient (in learning rates)")
+    axes[0, 0].set_ylabel("loss change")
+    axes[1, 0].set_ylabel("gradient change ‖Δg‖")
+    for ax in axes.flat:
+        ax.grid(alpha=0.3, which="both")
+    axes[0, 0].legend(fontsize=8)
+    fig.tight_layout()
+    return fig, axes
+
+
+BATCH_SIZE_STYLES = {"none": dict(color="0.5", marker="o", label="no norm"),
+                     "batch": dict(color="C0", marker="o", label="batch norm"),
+                     "layer": dict(color="C2", marker="s", label="layer norm"),
+                     "group": dict(color="C1", marker="^", label="group norm")}
+
+
+def _batch_size_panel(ax, result):
+    """Our sweep: test accuracy against batch size per norm (mean line, seeds as dots)."""
+    for norm in result["config"]["norms"]:
+        style = BATCH_SIZE_STYLES[norm]
+        runs = [r for r in result["runs"] if r["norm"] == norm and r["test_acc"] is not None]
+        sizes = sorted({r["batch_size"] for r in runs})
+        means = [np.mean([r["test_acc"] for r in runs if r["batch_size"] == b]) for b in sizes]
+        ax.plot(sizes, means, color=style["color"], marker=style["marker"], ms=5,
+                label=style["label"])
+        ax.scatter([r["batch_size"] for r in runs], [r["test_acc"] for r in runs], s=8,
+                   color=style["color"], alpha=0.5)
+        if norm == "batch":
+            train_mode = [(r["batch_size"], r["train_mode_acc"]) for r in runs]
+            b, acc = zip(*sorted(train_mode))
+            ax.plot(b, acc, ls="--", lw=1, color=style["color"], marker=".",
+                    label="batch norm, training mode")
+    sizes = result["config"]["batch_sizes"]
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(sizes, [str(b) for b in sizes])
+    ax.set(xlabel="batch size", ylabel="test accuracy",
+           title=f"(a) ours: MNIST MLP, {result['config']['examples']:,} examples per run")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="lower right")
+
+
+def plot_batch_size(result, paper=None):
+    """Test accuracy against batch size for each normalisation, and Wu & He's published errors.
+
+    Inputs: result of `bnlib.batch_size.batch_size_sweep` (the dashed line: batch norm run in
+    training mode on test batches of the training batch size); paper: {norm: {batch size:
+    top-1 error %}} (Wu & He 2018's ResNet-50 on ImageNet), drawn in a second panel if given.
+    Returns (fig, axes).
+    """
+    fig, axes = plt.subplots(1, 2 if paper else 1, figsize=(9, 3.4) if paper else (5.5, 3.4),
+                             squeeze=False, gridspec_kw={"width_ratios": [2, 1]} if paper else None)
+    axes = axes[0]
+    _batch_size_panel(axes[0], result)
+    if paper:
+        for norm, errors in paper.items():
+            style = BATCH_SIZE_STYLES[norm]
+            sizes = sorted(errors)
+            axes[1].plot(sizes, [errors[b] for b in sizes], color=style["color"],
+                         marker=style["marker"], label=style["label"])
+        axes[1].set_xscale("log", base=2)
+        all_sizes = sorted({b for errors in paper.values() for b in errors})
+        axes[1].set_xticks(all_sizes, [str(b) for b in all_sizes])
+        axes[1].set(xlabel="images per GPU (BN's batch)", ylabel="top-1 error (%)",
+                    title="(b) Wu & He 2018: ResNet-50,\nImageNet (published)")
+        axes[1].title.set_fontsize(9)
+        axes[1].grid(alpha=0.3)
+        axes[1].legend(fontsize=7)
+    fig.tight_layout()
+    return fig, axes
+
+
+def plot_two_modes(x_hat_train, x_hat_eval, batch_size):
+    """Histograms of a BN layer's normalised values x_hat in training and in evaluation mode.
+
+    Inputs: x_hat_train, x_hat_eval (N, D), as `bnlib.batch_size.normalized_in_both_modes`
+    returns them; batch_size of the training-mode batches (for the title).
+    Returns (fig, axes): training mode on the left, evaluation mode on the right, same x axis.
+    """
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.0), sharex=True)
+    bins = np.linspace(-4, 4, 81)
+    for ax, values, title in ((axes[0], x_hat_train, f"training mode: batches of {batch_size}"),
+                              (axes[1], x_hat_eval, "evaluation mode: running averages")):
+        clipped = np.clip(np.ravel(values), bins[0], bins[-1])   # the tails go to the end bins
+        ax.hist(clipped, bins=bins, color="C0", density=True)
+        ax.set(title=title, xlabel=r"normalised value $\hat{x}$ (all units, test images)")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("density")
+    fig.tight_layout()
+    return fig, axes
+
+
+def batch_size_picture(path=None):
+    """pictures/batch_size.png: `plot_batch_size` of the full run saved in
+    pictures/batch_size.json (`python -m bnlib.reproduce batchsize --out pictures/`); no
+    training. Returns (fig, axes)."""
+    import json
+    from pathlib import Path
+
+    from .batch_size import PAPER_WU_HE
+    path = Path(__file__).resolve().parent.parent / "pictures" / "batch_size.json" \
+        if path is None else path
+    return plot_batch_size(json.loads(Path(path).read_text()), paper=PAPER_WU_HE)

@@ -33,6 +33,7 @@ EXPERIMENTS = {}   # name -> (function(args) -> exit code, one-line description)
 # Test accuracy read from the paper's Fig. 1(a) (arXiv 1502.03167v3), at 5,000 and 50,000 steps.
 PAPER_FIG1 = {"bn": {5000: 0.956, 50000: 0.982}, "plain": {5000: 0.787, 50000: 0.972}}
 NETWORKS = {"plain": "without BN", "bn": "with BN"}
+POPULATION_IMAGES = 6000    # 100 minibatches of 60 for Algorithm 2's population statistics
 BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
@@ -52,7 +53,10 @@ class Fig1Config:
     with the (lr, init_std) of a small grid whose network *without* BN came closest to the
     paper's at 5,000 steps (0.787), on 10,000 training images held out for validation. The
     network with BN played no part in the choice. unit is the sigmoid of the last hidden
-    layer whose input Fig. 1(b, c) follows.
+    layer whose input Fig. 1(b, c) follows. inference: how the network with BN is evaluated,
+    "population" (the paper's Algorithm 2: mean and variance averaged over the minibatches of
+    the first POPULATION_IMAGES training images, recomputed before each evaluation) or
+    "running" (the running averages kept during training, as PyTorch does).
     """
 
     steps: int = 50_000
@@ -64,6 +68,7 @@ class Fig1Config:
     seed: int = 0
     sizes: tuple = (784, 100, 100, 100, 10)
     unit: int = 0
+    inference: str = "population"
 
 
 def record_steps(steps, eval_every):
@@ -82,7 +87,10 @@ def run_network(use_bn, config, data=None, progress=None, on_record=None):
     layer), and "seconds", the wall time of the training. For a given seed both networks get
     the same initial weights and see the same minibatches.
     """
+    if config.inference not in ("population", "running"):
+        raise ValueError(f"inference must be 'population' or 'running', got {config.inference!r}")
     data = load_mnist() if data is None else data
+    population_x = data[0][:POPULATION_IMAGES] if config.inference == "population" else None
     init_seed, batch_seed = np.random.SeedSequence(config.seed).spawn(2)
     model = MLP(config.sizes, use_bn=use_bn, init_std=config.init_std,
                 rng=np.random.default_rng(init_seed))
@@ -90,7 +98,7 @@ def run_network(use_bn, config, data=None, progress=None, on_record=None):
     history = train(model, data, config.steps, config.lr, config.momentum, config.batch_size,
                     eval_every=record_steps(config.steps, config.eval_every),
                     rng=np.random.default_rng(batch_seed), unit=config.unit,
-                    progress=progress, on_record=on_record)
+                    progress=progress, on_record=on_record, population_x=population_x)
     seconds = time.perf_counter() - start
     last_layer = np.array([p[-1] for p in history["percentiles"]])   # (records, 3)
     p15, p50, p85 = (_rounded(column) for column in last_layer.T)
@@ -187,14 +195,17 @@ def _run_in_processes(config, progress):
 def fig1_targets(result):
     """The targets of the Fig. 1 reproduction, as a list of (description, measured, met).
 
-    The lead at 5,000 steps is only checked when the run reached 5,000 steps. "Move" is the
-    largest change (max - min over the run) of any of the three percentiles.
+    The lead at 5,000 steps is checked when the run reached 5,000 steps, the end-of-training
+    targets when it reached the paper's 50,000. "Move" is the largest change (max - min over
+    the run) of any of the three percentiles.
     """
     bn, plain = result["runs"]["bn"], result["runs"]["plain"]
     bn_final, plain_final = bn["test_acc"][-1], plain["test_acc"][-1]
-    targets = [("with BN, final test accuracy >= 0.975", bn_final, bn_final >= 0.975),
-               ("BN ends above the plain network (difference)", bn_final - plain_final,
-                bn_final > plain_final)]
+    targets = []
+    if bn["step"][-1] >= 50000:
+        targets += [("with BN, final test accuracy >= 0.975", bn_final, bn_final >= 0.975),
+                    ("BN ends above the plain network (difference)", bn_final - plain_final,
+                     bn_final > plain_final)]
     if 5000 in bn["step"]:
         at = bn["step"].index(5000)
         lead = bn["test_acc"][at] - plain["test_acc"][at]
@@ -278,6 +289,31 @@ def _final_accuracy(use_bn, config, data, bar):
         accuracy = None
     bar.update()
     return accuracy
+
+
+SWEEP_LRS, SWEEP_INIT_STDS = (0.1, 1.0, 10.0), (0.01, 0.1, 1.0)
+
+
+@experiment("sweep", "the networks of fig1 over learning rates x initial weight scales: BN "
+                     "trains at every setting (Ioffe & Szegedy 2015, Sec. 3.3)")
+def sweep(args):
+    """Command-line entry of sweep: write sweep.json and sweep.png, print the accuracies."""
+    from . import plots
+    result = lr_init_sweep(SWEEP_LRS, SWEEP_INIT_STDS, args.steps or 2000, seed=args.seed)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "sweep.json").write_text(json.dumps(result, indent=1) + "\n")
+    fig, _ = plots.plot_sweep(result)
+    fig.savefig(out / "sweep.png", dpi=110, bbox_inches="tight")
+    plots.plt.close(fig)
+    print(f"test accuracy after {result['steps']} steps (rows: initial std; columns: lr "
+          f"{', '.join(f'{lr:g}' for lr in result['lr'])})")
+    for name in NETWORKS:
+        for std, row in zip(result["init_std"], result[name]):
+            cells = "  ".join("div." if a is None else f"{a:.3f}" for a in row)
+            print(f"{NETWORKS[name]:<11} std {std:<5g} {cells}")
+    print("wrote", out / "sweep.json", out / "sweep.png")
+    return 0
 
 
 def main(argv=None):

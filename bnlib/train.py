@@ -1,4 +1,5 @@
 """The training loop: minibatch SGD that records test accuracy and per-layer statistics."""
+import contextlib
 import math
 import os
 import sys
@@ -6,6 +7,7 @@ import sys
 import numpy as np
 from tqdm.auto import tqdm
 
+from .inference import recompute_population_statistics
 from .model import SGD
 
 PERCENTILES = (15, 50, 85)
@@ -42,7 +44,7 @@ def evaluate(model, x_test, y_test, unit=0):
 
 
 def train(model, data, steps, lr, momentum=0.0, batch_size=60, eval_every=1000, rng=None,
-          unit=0, progress=None, on_record=None):
+          unit=0, progress=None, on_record=None, population_x=None):
     """Train `model` with minibatch SGD; record statistics at step 0, every `eval_every` steps
     and at the last step.
 
@@ -54,6 +56,9 @@ def train(model, data, steps, lr, momentum=0.0, batch_size=60, eval_every=1000, 
     - progress: show a tqdm bar (None: when a person is watching).
     - on_record: optional function called with `history` after each record (for example to
       report progress from another process).
+    - population_x: training inputs (M, D_in). If given, a network with BN is evaluated with
+      the population statistics of Algorithm 2 computed on them (`population_statistics`);
+      None: with its running averages, as PyTorch does.
 
     Returns a dict of lists, one entry per record: "step", "test_acc", "loss" (training loss of
     the minibatch at that step, NaN at step 0), "percentiles" (n_hidden, 3) arrays, and
@@ -72,7 +77,8 @@ def train(model, data, steps, lr, momentum=0.0, batch_size=60, eval_every=1000, 
                desc="BN" if model.use_bn else "no BN")
     for step in range(steps + 1):
         if step in record_at:
-            _record(history, model, step, loss, x_test, y_test, unit)
+            with population_statistics(model, population_x):
+                _record(history, model, step, loss, x_test, y_test, unit)
             if on_record is not None:
                 on_record(history)
         if step == steps:
@@ -87,6 +93,29 @@ def train(model, data, steps, lr, momentum=0.0, batch_size=60, eval_every=1000, 
         bar.update()
     bar.close()
     return history
+
+
+@contextlib.contextmanager
+def population_statistics(model, x):
+    """Inside this block, BN layers hold Algorithm 2's population statistics, computed on `x`.
+
+    Ioffe & Szegedy (2015, Alg. 2) run inference with the mean and the unbiased variance of
+    each BN input averaged over training minibatches (see bnlib.inference). On leaving, the
+    running averages come back and the model returns to its mode, so training continues as if
+    nothing happened. Does nothing if `x` is None or the model has no BN layer.
+    Inputs: model, an MLP; x (M, D_in) training inputs, at least one batch of 60.
+    """
+    if x is None or not model.bns:
+        yield model
+        return
+    saved = [(bn.running_mean.copy(), bn.running_var.copy()) for bn in model.bns]
+    was_training = model.training
+    try:
+        yield recompute_population_statistics(model, x)
+    finally:
+        for bn, (mean, var) in zip(model.bns, saved):
+            bn.running_mean[...], bn.running_var[...] = mean, var
+        model.train() if was_training else model.eval()
 
 
 def _record(history, model, step, loss, x_test, y_test, unit):

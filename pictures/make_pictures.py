@@ -15,6 +15,9 @@ PICTURES = {
     "bn_graph.png": plots.draw_bn_graph,
     "bn_histograms.png": plots.bn_histograms_picture,
     "chain_rule_graph.png": plots.draw_chain_rule_graph,
+    "eval_gap.png": plots.eval_gap_picture,   # from eval_gap.json (... reproduce eval_gap --out pictures/)
+    "fig1.png": plots.fig1_picture,   # from fig1.json (python -m bnlib.reproduce fig1 --out pictures/)
+    "fine_tuning.png": plots.fine_tuning_picture,   # from eval_gap.json, like eval_gap.png
     "sigmoid_saturation.png": widgets.sigmoid_saturation_figure,
     "saturation_static.png": widgets.static_panel,
 }

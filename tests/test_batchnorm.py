@@ -4,6 +4,7 @@ import pytest
 from hypothesis import assume, given, settings, strategies as st
 from hypothesis.extra.numpy import arrays
 
+import bnlib.batchnorm
 from bnlib import (BatchNorm1d, batchnorm_backward, batchnorm_backward_staged,
                    batchnorm_eval_forward, batchnorm_forward, numerical_gradient, rel_error)
 
@@ -49,7 +50,10 @@ def test_gamma_and_beta_can_undo_the_normalisation(rng):
     np.testing.assert_allclose(out, x, rtol=1e-12, atol=1e-12)
 
 
-def test_float32_offset_still_normalises(rng):
+@pytest.mark.parametrize("gemv_max_size", [0, 10**9], ids=["numpy-sums", "blas-gemv"])
+def test_float32_offset_still_normalises(rng, monkeypatch, gemv_max_size):
+    # Both ways of summing columns (BLAS gemv for small batches, numpy for large) are tried.
+    monkeypatch.setattr(bnlib.batchnorm, "GEMV_MAX_SIZE", gemv_max_size)
     # A large offset relative to the spread is where E[x^2] - E[x]^2 loses everything in float32.
     x = (1e4 + rng.standard_normal((1024, 64))).astype(np.float32)
     out, _ = batchnorm_forward(x, np.ones(64, np.float32), np.zeros(64, np.float32))
@@ -82,6 +86,18 @@ def test_forward_and_backward_leave_their_inputs_unchanged(rng):
     for a, b in zip(first, second):
         np.testing.assert_array_equal(a, b)
     assert not np.shares_memory(out, x) and not np.shares_memory(cache.x_hat, x)
+
+
+def test_blas_and_numpy_column_sums_give_the_same_results(rng, monkeypatch):
+    x, gamma, beta, dout = random_problem(rng, n=9, d=4)
+    results = []
+    for gemv_max_size in (0, 10**9):               # numpy's sums, then BLAS gemv
+        monkeypatch.setattr(bnlib.batchnorm, "GEMV_MAX_SIZE", gemv_max_size)
+        out, cache = batchnorm_forward(x, gamma, beta)
+        results.append([out, cache.mean, cache.var, *batchnorm_backward(dout, cache)])
+    for numpy_way, blas_way in zip(*results):
+        # float64, only the order of the additions differs: agreement far below 1e-12
+        np.testing.assert_allclose(blas_way, numpy_way, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -258,7 +274,7 @@ def test_bad_input_raises_a_clear_error(x, gamma, beta, error, words):
     (np.zeros(2), np.ones(3), "running_mean must have shape"),
     (np.zeros(3), np.ones(1), "running_var must have shape"),
     (np.zeros(3), np.array([1.0, -0.5, 1.0]), "running_var must hold variances >= 0"),
-    (np.zeros(3), np.array([1.0, np.nan, 1.0]), "running_var must hold variances >= 0"),
+    (np.zeros(3), np.array([1.0, np.nan, 1.0]), "running_var is not finite"),
     (np.array([0.0, np.inf, 0.0]), np.ones(3), "running_mean is not finite"),
 ])
 def test_eval_forward_rejects_bad_running_statistics(running_mean, running_var, words):

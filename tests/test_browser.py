@@ -207,11 +207,18 @@ def copy_without_outputs(source, destination):
 
 
 def kernel_connected(url, token):
-    """True when the server's only kernel is idle with a client (the page) connected to it."""
+    """True when the server's only kernel is idle with a client (the page) connected to it.
+
+    While a kernel starts, jupyter_server can answer /api/kernels with a 500 (the kernel's
+    model lacks its activity fields until it has started): that counts as "not yet".
+    """
     request = urllib.request.Request(url + "api/kernels",
                                      headers={"Authorization": f"token {token}"})
-    with urllib.request.urlopen(request, timeout=5) as response:
-        kernels = json.loads(response.read())
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            kernels = json.loads(response.read())
+    except (urllib.error.URLError, OSError):  # HTTPError is a URLError
+        return False
     return len(kernels) == 1 and kernels[0]["connections"] >= 1 \
         and kernels[0]["execution_state"] == "idle"
 

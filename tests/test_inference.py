@@ -110,3 +110,9 @@ def test_population_statistics_reject_bad_batches(rng, n, batch_size, words):
     model = MLP((3, 2, 2), use_bn=True, rng=rng, dtype=np.float64)
     with pytest.raises(ValueError, match=words):
         recompute_population_statistics(model, rng.standard_normal((n, 3)), batch_size)
+
+
+def test_population_statistics_need_a_model_with_bn(rng):
+    with pytest.raises(ValueError, match="no batch-norm layers"):
+        recompute_population_statistics(MLP((3, 2, 2), use_bn=False, rng=rng),
+                                        rng.standard_normal((10, 3)))

@@ -1,4 +1,6 @@
 """Tests for bnlib/placement.py: gradients of every placement, agreement with bnlib.MLP, runs."""
+import json
+
 import numpy as np
 import pytest
 
@@ -76,8 +78,23 @@ def test_run_placement_learns_and_is_reproducible(rng):
 
 def test_run_placement_reports_divergence_and_bad_names(rng):
     data = fake_data(rng)
-    # BN meets an overflow in float32 after a few steps at this absurd rate
-    with pytest.raises(RuntimeError, match="lower learning rate"):
+    # BN meets an overflow in float32 after a few steps at this absurd rate (numpy warns)
+    with pytest.raises(RuntimeError, match="lower learning rate"), \
+            np.errstate(over="ignore", invalid="ignore"):
         run_placement(data, "before", "sigmoid", steps=50, lr=1e30, seed=0, sizes=SIZES)
     with pytest.raises(ValueError, match="placement"):
         PlacementMLP(SIZES, "sideways")
+
+
+def test_placement_experiment_writes_its_results(tmp_path, capsys):
+    from types import SimpleNamespace
+
+    from bnlib.placement import PLACEMENT_DESCRIPTION, placement_experiment
+    args = SimpleNamespace(steps=2, seed=5, out=str(tmp_path / "results"))
+    assert placement_experiment(args) == 0
+    runs = json.loads((tmp_path / "results" / "placement.json").read_text())
+    assert len(runs) == 2 * 3 * 3                      # activations x placements x seeds
+    assert {r["seed"] for r in runs} == {5, 6, 7} and {r["steps"] for r in runs} == {2}
+    assert all(0 <= r["test_acc"] <= 1 and 0 <= r["saturation"] <= 1 for r in runs)
+    assert (tmp_path / "results" / "placement.png").stat().st_size > 0
+    assert "BN" in capsys.readouterr().out and "MNIST" in PLACEMENT_DESCRIPTION

@@ -14,9 +14,21 @@ CONFIG_KEYS = {"steps", "lr", "momentum", "init_std", "batch_size", "eval_every"
 RUN_KEYS = {"step", "test_acc", "p15", "p50", "p85", "seconds"}
 
 
-def test_list_names_fig1(capsys):
+def test_list_names_the_experiments(capsys):
     assert main(["--list"]) == 0
-    assert capsys.readouterr().out.startswith("fig1 ")
+    names = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
+    assert names == ["fig1", "sweep"]
+
+
+def test_sweep_command_writes_its_files(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(reproduce, "SWEEP_LRS", (0.1, 1.0))         # a 2 x 1 grid, 3 steps
+    monkeypatch.setattr(reproduce, "SWEEP_INIT_STDS", (0.05,))
+    assert main(["sweep", "--steps", "3", "--out", str(tmp_path)]) == 0
+    result = json.loads((tmp_path / "sweep.json").read_text())
+    assert result["lr"] == [0.1, 1.0] and result["init_std"] == [0.05] and result["steps"] == 3
+    assert all(len(result[name]) == 1 and len(result[name][0]) == 2 for name in ("plain", "bn"))
+    assert (tmp_path / "sweep.png").read_bytes()[:4] == b"\x89PNG"
+    assert "with BN" in capsys.readouterr().out
 
 
 def test_unknown_experiment_and_bad_steps_are_refused(capsys):
@@ -54,7 +66,7 @@ def test_record_steps_include_5000_and_the_last_step():
 
 
 def test_both_networks_start_from_the_same_weights_and_see_the_same_batches(mnist_small):
-    result = run_fig1(Fig1Config(steps=0), data=mnist_small)
+    result = run_fig1(Fig1Config(steps=0, inference="running"), data=mnist_small)
     # at step 0 BN's running statistics are 0 and 1, so BN in eval mode only divides by
     # sqrt(1 + eps): with the same weights both networks compute the same thing, up to that
     bn, plain = result["runs"]["bn"], result["runs"]["plain"]
@@ -95,6 +107,10 @@ def test_targets_met_and_missed():
     assert all(met for _, _, met in fig1_targets(good))
     bad = _synthetic_result([0.1, 0.85, 0.97], [0.1, 0.8, 0.975], [0.0, 0.5, 0.0], [0.0, 0.2, 0.5])
     assert not any(met for _, _, met in fig1_targets(bad))
+    short = _synthetic_result([0.1, 0.96, 0.97], [0.1, 0.8, 0.9], [0.0, 0.2, -0.1], [0.0, -1.5, -2.0])
+    for run in short["runs"].values():
+        run["step"] = [0, 5000, 6000]          # stopped long before the paper's 50,000 steps
+    assert len(fig1_targets(short)) == 3       # no end-of-training target after 6,000 steps
 
 
 def test_table_puts_the_papers_numbers_beside_ours():
@@ -109,3 +125,14 @@ def mnist_small():
     """The first 2,000 training and 1,000 test images of MNIST."""
     x_train, y_train, x_test, y_test = reproduce.load_mnist()
     return x_train[:2000], y_train[:2000], x_test[:1000], y_test[:1000]
+
+
+def test_population_inference_leaves_training_unchanged(mnist_small):
+    """Evaluating with Algorithm 2's statistics changes what is measured, not the training."""
+    runs = {inference: run_fig1(Fig1Config(steps=30, eval_every=10, inference=inference),
+                                data=mnist_small)["runs"]["bn"] for inference in ("running", "population")}
+    assert runs["running"]["loss"] == runs["population"]["loss"]            # same training
+    assert runs["running"]["grad_norms"] == runs["population"]["grad_norms"]
+    assert runs["running"]["p50"] != runs["population"]["p50"]              # other statistics
+    with pytest.raises(ValueError, match="inference"):
+        run_fig1(Fig1Config(steps=1, inference="exact"), data=mnist_small)

@@ -67,6 +67,7 @@ def make_course(root):
     second = nbformat.v4.new_notebook(cells=[
         md("Some words first.\n\n## Two\n[back to one](01_one.ipynb), [the web](https://x.org)"),
         code("print(1 + 1)"),
+        code("import ipywidgets\nipywidgets.IntSlider(description='n')"),
     ])
     for name, nb in (("01_one.ipynb", first), ("02_two.ipynb", second)):
         NotebookClient(nb, kernel_name="python3").execute()
@@ -107,6 +108,8 @@ def test_pages_link_each_other_and_embed_their_figures(synthetic_site):
     two = (site / "notebooks" / "02_two.html").read_text()
     assert '<a href="01_one.html">&larr; One: first steps</a>' in two  # the nav bar
     assert 'href="https://x.org"' in two
+    assert make_site.WIDGET_NOTE in two  # the slider's output, in words
+    assert "widget-view" not in two and "unpkg.com" not in two  # no renderer from a CDN
 
 
 def test_broken_links_and_unexecuted_cells_are_reported(tmp_path):
@@ -116,7 +119,7 @@ def test_broken_links_and_unexecuted_cells_are_reported(tmp_path):
     nb.cells.append(nbformat.v4.new_code_cell("x = 1"))
     nbformat.write(nb, root / "notebooks" / "02_two.ipynb")
     problems = make_site.build(root, tmp_path / "site")
-    assert problems["02_two.ipynb"] == ["../pictures/missing.png", "cell 2 not executed"]
+    assert problems["02_two.ipynb"] == ["../pictures/missing.png", "cell 3 not executed"]
     with pytest.raises(SystemExit, match="broken links or unexecuted"):
         make_site.main(["--root", str(root), "--out", str(tmp_path / "site")])
 

@@ -147,29 +147,39 @@ def is_exercise_failure(error, index, open_stubs):
     return error.ename == "AssertionError"
 
 
-def run_student(student, teacher, folder):
+def last_check_cell(teacher):
+    """Index of the code cell after the last exercise (its check); len(cells) if none."""
+    stubs, end = code_stubs(teacher), len(teacher.cells)
+    return next((i for i, cell in enumerate(teacher.cells)
+                 if cell.cell_type == "code" and i > max(stubs, default=end)), end)
+
+
+def run_student(student, teacher, folder, stop_after_exercises=False):
     """Run the student notebook, filling each exercise with the teacher's cell when it fails.
 
+    stop_after_exercises: stop once the last exercise has failed, been filled and passed its
+    check, the next code cell (the cells after it are the teacher's own, run by nbval).
     Returns the indices of the stubbed code cells whose exercise failed helpfully.
     Fails the test on any other error.
     """
-    open_stubs, failed = code_stubs(teacher), []
+    open_stubs, failed, last_failure = code_stubs(teacher), [], -1
+    last_check = last_check_cell(teacher)
     client = NotebookClient(student, timeout=600, kernel_name="python3",
                             resources={"metadata": {"path": str(folder)}})
     with client.setup_kernel():
         index = 0
         while index < len(student.cells):
-            cell = student.cells[index]
+            if stop_after_exercises and not open_stubs and index > max(last_failure, last_check):
+                break
             try:
-                if cell.cell_type == "code":
-                    client.execute_cell(cell, index)
+                if student.cells[index].cell_type == "code":
+                    client.execute_cell(student.cells[index], index)
             except CellExecutionError as error:
                 assert is_exercise_failure(error, index, open_stubs), (
                     f"cell {index} failed, but not as an unfilled exercise:\n{error}")
-                stub = open_stubs.pop(0)
-                failed.append(stub)
-                student.cells[stub].source = teacher.cells[stub].source  # the learner's fix
-                index = stub  # run the filled exercise, then its check, again
+                failed.append(open_stubs.pop(0))
+                student.cells[failed[-1]].source = teacher.cells[failed[-1]].source  # the fix
+                index, last_failure = failed[-1], index  # run the filled exercise and its check
                 continue
             index += 1
     return failed
@@ -181,6 +191,24 @@ def test_synthetic_student_notebook_fails_only_at_its_exercises(tmp_path, monkey
     student, _ = make_student.make_student_notebook(teacher)
     assert run_student(student, teacher, tmp_path) == [3, 6]
     assert student.cells[8].outputs[0]["text"] == "14\n"  # ran to the end once filled
+
+
+def test_the_run_can_stop_after_the_last_exercise(tmp_path, monkeypatch):
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    teacher = synthetic_notebook()
+    student, _ = make_student.make_student_notebook(teacher)
+    assert run_student(student, teacher, tmp_path, stop_after_exercises=True) == [3, 6]
+    assert student.cells[7].outputs[0]["text"] == "✓ total is correct\n"  # the last check ran
+    assert student.cells[8].outputs == []  # and nothing after it
+
+
+def test_a_crash_outside_the_exercises_is_caught(tmp_path, monkeypatch):
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    teacher = synthetic_notebook()
+    teacher.cells[8].source = "print(total + square(2) / 0)"  # a bug in a teaching cell
+    student, _ = make_student.make_student_notebook(teacher)
+    with pytest.raises(AssertionError, match="cell 8 failed, but not as an unfilled exercise"):
+        run_student(student, teacher, tmp_path)
 
 
 @pytest.fixture(scope="module")
@@ -201,5 +229,6 @@ def test_course_student_edition(path, student_edition, monkeypatch):
     assert code_stubs(teacher), f"{path.name} has no exercise (### BEGIN SOLUTION in a code cell)"
     monkeypatch.setenv("MPLBACKEND", "Agg")
     monkeypatch.setenv("BNLIB_PROGRESS", "0")
-    failed = run_student(student, teacher, student_edition / "notebooks")
+    failed = run_student(student, teacher, student_edition / "notebooks",
+                         stop_after_exercises=True)
     assert failed == code_stubs(teacher), "every unfilled exercise must fail helpfully"

@@ -57,3 +57,19 @@ def test_on_record_sees_every_record(rng, tiny_data):
     train(model, tiny_data, steps=20, lr=0.1, eval_every=10, rng=rng, progress=False,
           on_record=lambda history: seen.append(history["step"][-1]))
     assert seen == [0, 10, 20]
+
+
+def test_population_statistics_are_used_then_the_running_ones_restored(rng, tiny_data):
+    from bnlib.train import population_statistics
+    model = MLP((8, 6, 3), use_bn=True, rng=rng, init_std=0.5)
+    train(model, tiny_data, steps=5, lr=0.1, rng=rng, progress=False)
+    running = model.bns[0].running_mean.copy()
+    x = tiny_data[0][:120]                          # two batches of 60
+    with population_statistics(model, x):
+        inside = model.bns[0].running_mean.copy()
+        assert not model.training
+    np.testing.assert_array_equal(model.bns[0].running_mean, running)
+    assert model.training                           # back in training mode
+    # Algorithm 2's mean of the first BN input: the average of the two batch means
+    z = x.astype(np.float32) @ model.params["W1"]
+    np.testing.assert_allclose(inside, (z[:60].mean(0) + z[60:].mean(0)) / 2, rtol=1e-5, atol=1e-6)

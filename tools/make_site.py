@@ -9,6 +9,7 @@ Layout of the site, mirroring the repository so that relative links keep working
                                     template), figure outputs and linked images embedded as base64
     site/pictures/..., ...          copies of the other local files the pages link to
 Links `NN_slug.ipynb` become `NN_slug.html`; each page gets a bar with Contents / previous / next.
+Widget outputs (the sliders need a kernel) become a note saying so.
 The notebooks are rendered as committed (run `make notebooks` first to refresh their outputs).
 Equations are typeset by MathJax 2.7, which the pages load from its CDN (right for a site on the
 web; offline the equations show as LaTeX source). To read offline, install MathJax locally
@@ -126,6 +127,27 @@ def nav_bar(pages, index):
     return f'<nav style="{NAV_STYLE}">' + " &middot; ".join(links) + "</nav>"
 
 
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+WIDGET_NOTE = ('<p style="border-left: 3px solid #f0ad4e; padding: 4px 10px; margin: 0">'
+               "<em>Interactive widget: its sliders need a running kernel. Open this notebook "
+               "in JupyterLab to use them.</em></p>")
+
+
+def without_widgets(nb):
+    """A copy of `nb` whose widget outputs are a short note, and without saved widget states.
+
+    A page cannot run the sliders: nbconvert would load a widget renderer from a CDN and show
+    sliders that do nothing, or an empty output when offline.
+    """
+    nb = nbformat.from_dict(nb)  # a deep copy
+    nb.metadata.pop("widgets", None)
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if WIDGET_MIME in output.get("data", {}):
+                output["data"] = {"text/html": WIDGET_NOTE}
+    return nb
+
+
 def render_notebook(nb, here, title, mathjax_url=None):
     """HTML of one executed notebook (its figure outputs are embedded as base64 by nbconvert).
 
@@ -135,7 +157,7 @@ def render_notebook(nb, here, title, mathjax_url=None):
     if mathjax_url:
         exporter.mathjax_url = mathjax_url
     resources = {"metadata": {"path": str(here), "name": title}}
-    page, _ = exporter.from_notebook_node(nb, resources=resources)
+    page, _ = exporter.from_notebook_node(without_widgets(nb), resources=resources)
     return page
 
 

@@ -29,6 +29,19 @@ END = "### END SOLUTION"
 SUPPORT = ["pictures", "bnlib", "data", "binder", "pyproject.toml", "requirements.txt"]
 IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints")
 
+STUDENT_README = """# Batch Normalization, student edition
+
+The course's notebooks with the exercises left for you. Install once, then open the first
+notebook in JupyterLab:
+
+    python3 -m venv .venv && .venv/bin/pip install -r requirements.txt
+    .venv/bin/jupyter lab notebooks/{first}
+
+Each exercise has a cell that raises `NotImplementedError("Exercise ...")`: replace that line
+with your code, run the cell, then run the check cell below it; it prints "✓ ... is correct"
+or tells you what is off. Nothing here needs the internet once installed.
+"""
+
 
 def stub_lines(indent, cell_type, title):
     """The lines that replace one solution region.
@@ -114,20 +127,6 @@ def copy_support(root, out):
             shutil.copytree(source, out / name, ignore=IGNORE)
         elif source.is_file():
             shutil.copy2(source, out / name)
-
-
-STUDENT_README = """# Batch Normalization, student edition
-
-The course's notebooks with the exercises left for you. Install once, then open the first
-notebook in JupyterLab:
-
-    python3 -m venv .venv && .venv/bin/pip install -r requirements.txt
-    .venv/bin/jupyter lab notebooks/{first}
-
-Each exercise has a cell that raises `NotImplementedError("Exercise ...")`: replace that line
-with your code, run the cell, then run the check cell below it; it prints "✓ ... is correct"
-or tells you what is off. Nothing here needs the internet once installed.
-"""
 
 
 def build(root, out):

@@ -1,0 +1,296 @@
+"""Batch size against batch norm and its alternatives, measured on the MNIST MLP.
+
+Batch norm (Ioffe & Szegedy 2015) normalises each feature with the statistics of the batch, so
+its output for one sample depends on the other samples of the batch, and it needs a batch of
+at least 2. Layer norm (Ba, Kiros & Hinton 2016) and group norm (Wu & He 2018) take their
+statistics inside one sample, so the batch size does not enter them. `batch_size_sweep` trains
+the 784-100-100-100-10 sigmoid MLP of notebook 05 with each normalisation after every hidden
+affine layer (or none) at every batch size, under one protocol (`BatchSizeConfig`):
+
+- every run sees the same number of training examples, so a batch of 2 takes 32 times as
+  many steps as a batch of 64;
+- the learning rate grows linearly with the batch size, lr = 0.1 * batch_size / 60 (notebook
+  05's 0.1 at the paper's batch of 60, scaled by the linear scaling rule of Goyal et al. 2017,
+  which Wu & He 2018 use for their batch-size study), so that lr * steps, how far SGD can
+  move, is the same for every run;
+- plain SGD, the same initial weights and the same order of training examples for every run
+  of a seed; batch norm is evaluated with its running averages (momentum 0.1, as PyTorch).
+
+Notebook 07 runs a small budget; `batch_size_experiment(args)` the full one from the command
+line (`python -m bnlib.reproduce batchsize`, once registered in bnlib/reproduce.py).
+"""
+import dataclasses
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .data import load_mnist
+from .eval_gap import batch_mode_predictions, shuffled_batches
+from .groupnorm import GroupNorm1d
+from .layernorm import LayerNorm1d
+from .model import MLP, SGD
+from .train import minibatches, show_progress
+
+NORMS = {"none": "no norm", "batch": "batch norm", "layer": "layer norm", "group": "group norm"}
+BATCH_SIZES = (2, 4, 8, 16, 32, 64, 256)
+# Wu & He 2018 (Fig. 1, Table 2): ResNet-50 top-1 error (%) on ImageNet validation, against
+# the number of images per GPU (BN's batch); ours is MNIST test *accuracy*, a far smaller task.
+PAPER_WU_HE = {"batch": {32: 23.6, 2: 34.7}, "group": {32: 24.1, 2: 24.1}}
+BATCH_SIZE_DESCRIPTION = ("MNIST MLP with batch, layer, group or no norm at batch sizes 2 to 256, "
+                          "same examples seen, linearly scaled learning rate (notebook 07)")
+
+
+@dataclasses.dataclass(frozen=True)
+class BatchSizeConfig:
+    """Settings of the batch-size experiment (see the module's docstring for the protocol).
+
+    examples: training examples every run sees; steps = examples // batch_size. The default,
+    120,000 (two epochs), is 2,000 steps at the paper's batch of 60.
+    reference_lr, reference_batch: lr = reference_lr * batch_size / reference_batch, that is
+    notebook 05's learning rate 0.1 at batch 60 (Fig1Config), scaled linearly.
+    num_groups: groups of group norm (100 features -> groups of 20; our choice, not tuned).
+    sizes, init_std: the network of notebook 05. seeds: one run per seed, norm and batch size.
+    train_mode_images: how many test images measure batch norm in training mode.
+    """
+
+    batch_sizes: tuple = BATCH_SIZES
+    norms: tuple = tuple(NORMS)
+    examples: int = 120_000
+    reference_lr: float = 0.1
+    reference_batch: int = 60
+    num_groups: int = 5
+    sizes: tuple = (784, 100, 100, 100, 10)
+    init_std: float = 0.05
+    bn_momentum: float = 0.1
+    seeds: tuple = (0, 1, 2)
+    train_mode_images: int = 10_000
+
+
+def learning_rate(config, batch_size):
+    """The learning rate of a run with `batch_size`, scaled linearly from the reference."""
+    return config.reference_lr * batch_size / config.reference_batch
+
+
+def make_model(norm, config, rng, dtype=np.float32):
+    """The MLP of `config` with normalisation `norm` ("none", "batch", "layer" or "group")
+    after each hidden affine layer; rng: np.random.Generator for the initial weights."""
+    layers = {"batch": None,                          # the MLP's own BatchNorm1d
+              "layer": lambda d: LayerNorm1d(d, dtype=dtype),
+              "group": lambda d: GroupNorm1d(d, config.num_groups, dtype=dtype)}
+    if norm not in NORMS:
+        raise ValueError(f"norm must be one of {tuple(NORMS)}, got {norm!r}")
+    return MLP(config.sizes, use_bn=norm != "none", init_std=config.init_std, rng=rng,
+               dtype=dtype, bn_momentum=config.bn_momentum, norm_layer=layers.get(norm))
+
+
+def fit(model, data, steps, lr, batch_size, rng):
+    """Train `model` in place: `steps` steps of plain SGD on minibatches of `batch_size`.
+
+    Inputs: data as `load_mnist` returns it (only the training half is used); rng: a
+    np.random.Generator for the order of the examples (one permutation per epoch, as `train`).
+    Raises RuntimeError, naming the step, if the loss or a batch statistic stops being finite.
+    """
+    x_train, y_train = data[0], data[1]
+    optimizer = SGD(model.flat_params, model.flat_grads, lr)
+    batches = minibatches(len(x_train), batch_size, rng)
+    for step in range(1, steps + 1):
+        idx = next(batches)                                       # (batch_size,)
+        try:
+            loss = model.loss(x_train[idx], y_train[idx])
+        except ValueError as error:                               # e.g. an overflowed variance
+            raise RuntimeError(f"training failed at step {step}: {error}") from error
+        if not math.isfinite(loss):
+            raise RuntimeError(f"the training loss became {loss} at step {step} (lr={lr}, "
+                               f"batch size {batch_size}); lower the learning rate")
+        optimizer.step()
+    return model
+
+
+def training_mode_accuracy(model, x, y, batch_size, rng):
+    """Accuracy (float) of a network with batch norm run in *training* mode, each image
+    normalised with the statistics of a shuffled test batch of about `batch_size` rows of
+    x (N, D_in); y (N,) labels. The model's running statistics and mode are left as they were."""
+    batches = shuffled_batches(len(x), batch_size, rng)
+    return float(np.mean(batch_mode_predictions(model, x, batches) == y))
+
+
+def run_one(norm, batch_size, config, data, seed=0):
+    """Train one network of the sweep and measure it on the test set.
+
+    Inputs: norm (a key of NORMS); batch_size; config, a BatchSizeConfig; data as `load_mnist`
+    returns it; seed for the initial weights and the order of the training examples (the same
+    for every norm and batch size).
+    Returns (run, model). run: dict(norm, batch_size, seed, steps, lr, test_acc, the accuracy
+    in evaluation mode; train_mode_acc, for batch norm the accuracy in training mode on test
+    batches of `batch_size` (first `config.train_mode_images` test images), None for the
+    others, whose two modes are one function; seconds of training). model: the trained MLP.
+    """
+    init_seed, order_seed, test_seed = np.random.SeedSequence(seed).spawn(3)
+    model = make_model(norm, config, np.random.default_rng(init_seed))
+    steps, lr = config.examples // batch_size, learning_rate(config, batch_size)
+    start = time.perf_counter()
+    fit(model, data, steps, lr, batch_size, np.random.default_rng(order_seed))
+    seconds = time.perf_counter() - start
+    x_test, y_test = data[2], data[3]
+    test_acc = float(np.mean(model.predict(x_test) == y_test))
+    train_mode = None
+    if norm == "batch":
+        n = config.train_mode_images
+        train_mode = training_mode_accuracy(model, x_test[:n], y_test[:n], batch_size,
+                                            np.random.default_rng(test_seed))
+    run = dict(norm=norm, batch_size=batch_size, seed=seed, steps=steps, lr=lr,
+               test_acc=test_acc, train_mode_acc=train_mode, seconds=round(seconds, 3))
+    return run, model
+
+
+def batch_size_sweep(config=BatchSizeConfig(), data=None, progress=None, on_run=None):
+    """`run_one` for every seed, batch size and norm of `config`.
+
+    Inputs: config; data as `load_mnist` returns it (None: load it); progress: show a bar
+    (None: when a person is watching); on_run: optional function called with (run, model)
+    after each run, e.g. to keep a trained network.
+    Returns {"config": the settings, "runs": list of run dicts, "seconds": wall time}. A run
+    whose loss stopped being finite is kept with test_acc None and the error as "diverged".
+    """
+    data = load_mnist() if data is None else data
+    start, runs = time.perf_counter(), []
+    jobs = [(seed, b, norm) for seed in config.seeds for b in config.batch_sizes
+            for norm in config.norms]
+    with tqdm(total=len(jobs), desc="batch sizes",
+              disable=not (show_progress() if progress is None else progress)) as bar:
+        for seed, batch_size, norm in jobs:
+            try:
+                run, model = run_one(norm, batch_size, config, data, seed)
+            except RuntimeError as error:                 # diverged: recorded, not fatal
+                run, model = dict(norm=norm, batch_size=batch_size, seed=seed, test_acc=None,
+                                  train_mode_acc=None, diverged=str(error)), None
+            runs.append(run)
+            if on_run is not None and model is not None:
+                on_run(run, model)
+            bar.update()
+    return {"config": dataclasses.asdict(config), "runs": runs,
+            "seconds": round(time.perf_counter() - start, 3)}
+
+
+def mean_accuracy(result, norm, key="test_acc"):
+    """{batch size: mean over the seeds of `key`} for the runs of `norm` in a sweep's result."""
+    values = {}
+    for run in result["runs"]:
+        if run["norm"] == norm and run[key] is not None:
+            values.setdefault(run["batch_size"], []).append(run[key])
+    return {b: float(np.mean(v)) for b, v in sorted(values.items())}
+
+
+def sweep_table(result):
+    """Text table of a sweep: test accuracy per batch size (rows) and norm (columns), mean
+    over the seeds; for batch norm also in training mode (test batches of the same size)."""
+    norms = result["config"]["norms"]
+    columns = [(norm, "test_acc", NORMS[norm]) for norm in norms]
+    if "batch" in norms:
+        columns.insert(norms.index("batch") + 1, ("batch", "train_mode_acc", "BN train mode"))
+    means = [mean_accuracy(result, norm, key) for norm, key, _ in columns]
+    first = {}                                    # batch size -> its first run (steps, lr)
+    for run in result["runs"]:
+        if "steps" in run:
+            first.setdefault(run["batch_size"], run)
+    lines = [f"{'batch':>5} {'steps':>7} {'lr':>7}" + "".join(f"{t:>15}" for *_, t in columns)]
+    for b, run in sorted(first.items()):
+        lines.append(f"{b:>5} {run['steps']:>7} {run['lr']:>7.4f}"
+                     + "".join(f"{m[b]:>15.4f}" if b in m else f"{'div.':>15}" for m in means))
+    lines.append(f"test accuracy, mean over {len(result['config']['seeds'])} seed(s); "
+                 f"{result['config']['examples']:,} training examples per run")
+    return "\n".join(lines)
+
+
+def wu_he_table(result):
+    """Text table: Wu & He's ResNet-50 ImageNet error (%) at 32 and 2 images per batch beside
+    our MNIST test error (%) at batch sizes 32 and 2 (the sweep must contain both)."""
+    lines = [f"{'':<34}{'batch 32':>9}{'batch 2':>9}{'change':>9}"]
+    for norm, errors in PAPER_WU_HE.items():
+        lines.append(f"{'Wu & He 2018, ImageNet, ' + NORMS[norm]:<34}{errors[32]:>9.1f}"
+                     f"{errors[2]:>9.1f}{errors[2] - errors[32]:>+9.1f}")
+    for norm in result["config"]["norms"]:
+        acc = mean_accuracy(result, norm)
+        if 32 in acc and 2 in acc:
+            e32, e2 = 100 * (1 - acc[32]), 100 * (1 - acc[2])
+            lines.append(f"{'ours, MNIST MLP, ' + NORMS[norm]:<34}{e32:>9.1f}{e2:>9.1f}"
+                         f"{e2 - e32:>+9.1f}")
+    return "\n".join(lines)
+
+
+def gradient_norms(model, x, y, batch_size, num_batches, rng):
+    """Mean over `num_batches` random batches of the norm of every parameter's gradient.
+
+    Inputs: model, an MLP in training mode (its parameters are not changed; BN's running
+    statistics are); x (N, D_in), y (N,) the examples to draw batches of `batch_size` from,
+    without replacement within a batch; rng, a np.random.Generator.
+    Returns {parameter name: mean of |gradient| (Frobenius norm)}.
+    """
+    totals = {name: 0.0 for name in model.params}
+    for _ in range(num_batches):
+        idx = rng.choice(len(x), batch_size, replace=False)       # (batch_size,)
+        model.loss(x[idx], y[idx])
+        for name, grad in model.grads.items():
+            totals[name] += float(np.linalg.norm(grad)) / num_batches
+    return totals
+
+
+def normalized_in_both_modes(model, x, batch_size, layer=0, rng=None):
+    """x_hat of one BN layer of a trained MLP, in training mode and in evaluation mode.
+
+    Inputs: model, an MLP with batch norm; x (N, D_in) inputs; batch_size of the shuffled
+    training-mode batches (N divisible by it); layer: which hidden layer (0 = the first);
+    rng for the shuffling (None: in order).
+    Returns (x_hat_train (N, D), x_hat_eval (N, D)), each (z - beta) / gamma for the layer's
+    output z: what BN's normalisation step produced. Statistics and mode are left unchanged.
+    """
+    bn = model.bns[layer]
+    order = np.arange(len(x)) if rng is None else rng.permutation(len(x))
+    batches = order.reshape(-1, batch_size)                       # (N / batch_size, batch_size)
+    saved, was_training = [(b.running_mean.copy(), b.running_var.copy()) for b in model.bns], \
+        model.training
+    x_hat_train = np.empty((len(x), bn.num_features))             # (N, D)
+    model.train()
+    for idx in batches:
+        model.forward(x[idx])
+        x_hat_train[idx] = (model.pre_activations[layer] - bn.beta) / bn.gamma
+    for b, (mean, var) in zip(model.bns, saved):
+        b.running_mean[...], b.running_var[...] = mean, var
+    model.eval().forward(x)
+    x_hat_eval = (model.pre_activations[layer] - bn.beta) / bn.gamma
+    model.train() if was_training else model.eval()
+    return x_hat_train, x_hat_eval
+
+
+def save_batch_size(result, out):
+    """Write batch_size.json and batch_size.png into the folder `out`; return their paths."""
+    from . import plots          # matplotlib is only needed here
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    json_path, png_path = out / "batch_size.json", out / "batch_size.png"
+    json_path.write_text(json.dumps(result, indent=1) + "\n")
+    fig, _ = plots.plot_batch_size(result, paper=PAPER_WU_HE)
+    fig.savefig(png_path, dpi=110, bbox_inches="tight")
+    plots.plt.close(fig)
+    return json_path, png_path
+
+
+def batch_size_experiment(args):
+    """Command-line entry (python -m bnlib.reproduce): the full sweep; writes batch_size.json
+    and batch_size.png into `args.out`, prints both tables and returns 0.
+
+    args: an argparse.Namespace with steps (the budget in steps of the paper's batch of 60:
+    every run sees 60 * steps examples; None: 2,000, i.e. 120,000 examples), seed (the first
+    of three seeds) and out (the output folder).
+    """
+    examples = 60 * (args.steps or BatchSizeConfig.examples // 60)
+    config = BatchSizeConfig(examples=examples, seeds=tuple(range(args.seed, args.seed + 3)))
+    result = batch_size_sweep(config)
+    paths = save_batch_size(result, args.out)
+    print(sweep_table(result), "", wu_he_table(result), sep="\n")
+    print(f"time: {result['seconds']:.0f} s; wrote", *paths)
+    return 0

@@ -1,0 +1,234 @@
+"""Santurkar et al.'s "noisy" batch norm: BN followed by random, time-varying shifts and scales.
+
+Santurkar, Tsipras, Ilyas & Madry (NeurIPS 2018, "How Does Batch Normalization Help
+Optimization?", Sec. 2.1) test the internal-covariate-shift explanation of BN by injecting
+noise *after* each BN layer, so that the next layer's input distribution changes at every step
+however stable BN made it. At every training step, for every layer (our defaults):
+
+    mu ~ U(-0.5, 0.5),  sigma ~ U(1, 1.25)                       one pair per layer and step
+    m  ~ U(mu - 0.1, mu + 0.1),  s ~ N(sigma, 0.1)               one pair per sample and unit
+    a <- s * a + m                                               a = gamma * x_hat + beta
+
+Evaluation mode adds no noise. The backward pass multiplies the incoming gradient by s, then
+runs BN's backward (so dgamma and dbeta see the noise too).
+
+This module also measures how much a layer's input distribution moves during training:
+- `sigmoid_input_moments`: per-unit mean and standard deviation of one hidden layer's
+  nonlinearity input on a fixed probe batch, as training sees it (batch statistics, noise);
+- `distribution_shift`: how far those move between consecutive records;
+- `run_noisy_comparison`: the MNIST network of notebook 05 trained without BN, with BN and with
+  noisy BN from the same start, recording accuracy and these moments;
+- `noisy_bn_experiment(args)`: the same at full scale, for `python -m bnlib.reproduce`.
+"""
+import dataclasses
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .batchnorm import BatchNorm1d
+from .data import load_mnist
+from .model import MLP
+from .train import train
+
+NOISY_BN_DESCRIPTION = ("MNIST MLP without BN, with BN and with Santurkar et al.'s noisy BN: test "
+                        "accuracy and the shift of a layer's input distribution (notebook 06)")
+NETWORK_LABELS = {"plain": "without BN", "bn": "with BN", "noisy": "noisy BN"}
+
+
+class NoisyBatchNorm1d(BatchNorm1d):
+    """BatchNorm1d whose training-mode output gets Santurkar et al.'s random scale and shift.
+
+    Inputs: num_features D; rng, a np.random.Generator for the noise; eps, momentum, dtype as
+    for BatchNorm1d; mean_range (mu ~ U(-mean_range, mean_range)), scale_range (sigma ~
+    U(*scale_range)), shift_jitter (m ~ U(mu - shift_jitter, mu + shift_jitter)) and
+    scale_jitter (s ~ N(sigma, scale_jitter)).
+    After a training-mode forward, `noise` holds (scale s, shift m), both (N, D). Set
+    `hold_noise = True` to reuse them in the next forward passes (for gradient checks).
+    """
+
+    def __init__(self, num_features, rng, eps=1e-5, momentum=0.1, dtype=np.float64,
+                 mean_range=0.5, scale_range=(1.0, 1.25), shift_jitter=0.1, scale_jitter=0.1):
+        super().__init__(num_features, eps, momentum, dtype)
+        if not isinstance(rng, np.random.Generator):
+            raise TypeError(f"rng must be a np.random.Generator, got {type(rng).__name__}")
+        low, high = scale_range
+        if not (mean_range >= 0 and 0 < low <= high and shift_jitter >= 0 and scale_jitter >= 0):
+            raise ValueError("noise ranges must satisfy mean_range >= 0, 0 < scale_range[0] <= "
+                             "scale_range[1], shift_jitter >= 0 and scale_jitter >= 0")
+        self.rng, self.mean_range, self.scale_range = rng, float(mean_range), (low, high)
+        self.shift_jitter, self.scale_jitter = float(shift_jitter), float(scale_jitter)
+        self.noise, self.hold_noise = None, False
+
+    def draw_noise(self, shape, dtype):
+        """One step's noise for an output of `shape` (N, D): returns (scale s, shift m)."""
+        mu = self.rng.uniform(-self.mean_range, self.mean_range)    # per layer and step
+        sigma = self.rng.uniform(*self.scale_range)
+        draw = np.float32 if dtype == np.float32 else np.float64    # numpy draws these natively
+        shift = self.rng.random(shape, draw)                         # (N, D), U(0, 1)
+        shift *= 2 * self.shift_jitter
+        shift += mu - self.shift_jitter                              # U(mu - jitter, mu + jitter)
+        scale = self.rng.standard_normal(shape, draw)                # (N, D), N(0, 1)
+        scale *= self.scale_jitter
+        scale += sigma                                               # N(sigma, jitter^2)
+        return scale.astype(dtype, copy=False), shift.astype(dtype, copy=False)
+
+    def forward(self, x):
+        """BN of `x` (N, D); in training mode then a <- s * a + m with fresh (or held) noise."""
+        out = super().forward(x)                 # (N, D), a new array: safe to change in place
+        if not self.training:
+            return out
+        if not self.hold_noise or self.noise is None:
+            self.noise = self.draw_noise(out.shape, out.dtype)
+        elif self.noise[0].shape != out.shape:
+            raise ValueError(f"hold_noise is set, but the held noise has shape "
+                             f"{self.noise[0].shape} and the batch gives {out.shape}")
+        scale, shift = self.noise
+        out *= scale
+        out += shift
+        return out
+
+    def backward(self, dout):
+        """Backpropagate `dout` (N, D): multiply by the noise scale s, then BN's backward."""
+        if self.noise is None or self._cache is None:
+            raise RuntimeError("NoisyBatchNorm1d.backward called without a training-mode "
+                               "forward before it (call train() and forward(x) first)")
+        return super().backward(dout * self.noise[0])
+
+    def __repr__(self):
+        return "Noisy" + super().__repr__()
+
+
+def noisy_norm_layer(rng, dtype=np.float32, **noise):
+    """A `norm_layer` for MLP: num_features -> NoisyBatchNorm1d drawing its noise from `rng`.
+
+    All layers share `rng`; `noise` passes mean_range, scale_range, ... on. Example:
+    MLP(sizes, use_bn=True, norm_layer=noisy_norm_layer(np.random.default_rng(0))).
+    """
+    return lambda num_features: NoisyBatchNorm1d(num_features, rng, dtype=dtype, **noise)
+
+
+def sigmoid_input_moments(model, x, layer):
+    """Per-unit mean and standard deviation of hidden layer `layer`'s nonlinearity input.
+
+    The probe batch `x` (P, D_in) goes forward in training mode, as the next layer sees its
+    input during training: BN normalises with the probe's own statistics, noisy BN adds fresh
+    noise. The BN layers' running statistics and the model's mode are restored afterwards.
+    Inputs: model, an MLP; x (P, D_in); layer, 1 .. n_hidden.
+    Returns (mean (D,), std (D,)), float64.
+    """
+    if not 1 <= layer <= model.n_hidden:
+        raise ValueError(f"layer must lie in 1..{model.n_hidden}, got {layer!r}")
+    saved = [(bn.running_mean.copy(), bn.running_var.copy()) for bn in model.bns]
+    was_training = model.training
+    try:
+        model.train().forward(x)
+        z = model.pre_activations[layer - 1].astype(np.float64)    # (P, D)
+        return z.mean(axis=0), z.std(axis=0)
+    finally:
+        for bn, (mean, var) in zip(model.bns, saved):
+            bn.running_mean[...], bn.running_var[...] = mean, var
+        model.train() if was_training else model.eval()
+
+
+def distribution_shift(means, stds):
+    """How far each unit's input distribution moves between consecutive records.
+
+    For unit j at records r - 1 and r, sqrt((mean_r - mean_{r-1})^2 + (std_r - std_{r-1})^2):
+    the 2-Wasserstein distance between Gaussians with those means and standard deviations,
+    i.e. how far the centre and the spread moved, in units of z. Averaged over the units.
+    Inputs: means, stds (R, D) arrays (R records, D units). Returns (R - 1,) float64.
+    """
+    means, stds = np.asarray(means, np.float64), np.asarray(stds, np.float64)
+    if means.ndim != 2 or means.shape != stds.shape or len(means) < 2:
+        raise ValueError(f"means and stds must be (records >= 2, units) arrays of one shape, "
+                         f"got {means.shape} and {stds.shape}")
+    step = np.hypot(np.diff(means, axis=0), np.diff(stds, axis=0))   # (R - 1, D)
+    return step.mean(axis=1)
+
+
+def make_network(name, config, init_rng, noise_rng):
+    """The MLP of `config` (a Fig1Config): "plain" (no BN), "bn" or "noisy" (noisy BN)."""
+    if name not in NETWORK_LABELS:
+        raise ValueError(f"network must be one of {list(NETWORK_LABELS)}, got {name!r}")
+    norm_layer = noisy_norm_layer(noise_rng) if name == "noisy" else None
+    return MLP(config.sizes, use_bn=name != "plain", init_std=config.init_std, rng=init_rng,
+               norm_layer=norm_layer)
+
+
+def run_noisy_comparison(config, data=None, probe_size=600, layer=None,
+                         networks=("plain", "bn", "noisy"), progress=None):
+    """Train the networks of `config` (a Fig1Config) and follow one layer's input distribution.
+
+    All networks start from the same weights and see the same minibatches (the seeds of
+    `bnlib.reproduce.run_network`); noisy BN draws its noise from a third seed. At every
+    record (every `config.eval_every` steps) the first `probe_size` training images give the
+    per-unit mean and std of hidden layer `layer`'s sigmoid input (`sigmoid_input_moments`;
+    None: the last hidden layer). Evaluation uses the running averages (noise off).
+    Returns {"config", "layer", "probe_size", "runs": {name: {"step", "test_acc", "loss",
+    "mean" (R, D), "std" (R, D), "shift" (R - 1,), "seconds"}}}, lists of plain floats.
+    """
+    data = load_mnist() if data is None else data
+    layer = len(config.sizes) - 2 if layer is None else layer
+    probe = data[0][:probe_size]                                     # (P, 784)
+    runs = {}
+    for name in networks:
+        init_seed, batch_seed, noise_seed = np.random.SeedSequence(config.seed).spawn(3)
+        model = make_network(name, config, np.random.default_rng(init_seed),
+                             np.random.default_rng(noise_seed))
+        moments = []
+        record = lambda history: moments.append(sigmoid_input_moments(model, probe, layer))
+        start = time.perf_counter()
+        history = train(model, data, config.steps, config.lr, config.momentum, config.batch_size,
+                        eval_every=config.eval_every, rng=np.random.default_rng(batch_seed),
+                        unit=config.unit, progress=progress, on_record=record)
+        means, stds = (np.array(m) for m in zip(*moments))           # (R, D) each
+        runs[name] = {"step": history["step"], "test_acc": history["test_acc"],
+                      "loss": [None if np.isnan(v) else float(v) for v in history["loss"]],
+                      "mean": means.tolist(), "std": stds.tolist(),
+                      "shift": distribution_shift(means, stds).tolist(),
+                      "seconds": time.perf_counter() - start}
+    return {"config": dataclasses.asdict(config), "layer": layer, "probe_size": probe_size,
+            "runs": runs}
+
+
+def noisy_table(result):
+    """Text table of a `run_noisy_comparison` result: final accuracy and input shift per network.
+
+    "shift" is `distribution_shift` between consecutive records: its mean and its median over
+    the run (the median is less swayed by the first records, when everything moves fast).
+    """
+    lines = [f"{'network':<11} {'steps':>6} {'test acc':>9} {'mean shift':>11} {'median shift':>13}"]
+    for name, run in result["runs"].items():
+        lines.append(f"{NETWORK_LABELS[name]:<11} {run['step'][-1]:>6} {run['test_acc'][-1]:>9.4f} "
+                     f"{np.mean(run['shift']):>11.4f} {np.median(run['shift']):>13.4f}")
+    return "\n".join(lines)
+
+
+NOISY_BN_STEPS = 10_000               # per network, in `noisy_bn_experiment`
+NOISY_BN_INIT_STDS = (0.05, 0.5)      # notebook 05's initial scale, and one without a plateau
+
+
+def noisy_bn_experiment(args):
+    """`python -m bnlib.reproduce noisy_bn`: the three networks at both initial scales.
+
+    args: an argparse.Namespace with steps (None: NOISY_BN_STEPS), seed and out (a folder).
+    Writes noisy_bn.json and noisy_bn_std<scale>.png into out, prints the tables; returns 0.
+    """
+    from . import plots
+    from .reproduce import Fig1Config          # here: reproduce imports this module
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    data, results = load_mnist(), {}
+    for init_std in NOISY_BN_INIT_STDS:
+        config = Fig1Config(steps=args.steps or NOISY_BN_STEPS, eval_every=100,
+                            init_std=init_std, seed=args.seed)
+        result = results[f"{init_std:g}"] = run_noisy_comparison(config, data)
+        fig, _ = plots.plot_noisy_comparison(result)
+        fig.savefig(out / f"noisy_bn_std{init_std:g}.png", dpi=110, bbox_inches="tight")
+        plots.plt.close(fig)
+        print(f"initial weight std {init_std:g}, layer {result['layer']}:\n{noisy_table(result)}\n")
+    (out / "noisy_bn.json").write_text(json.dumps(results) + "\n")
+    print("wrote", out / "noisy_bn.json", *sorted(out.glob("noisy_bn_std*.png")))
+    return 0
