@@ -30,18 +30,23 @@ lab: $(STAMP)
 	MPLBACKEND= $(VENV)/bin/jupyter lab $(FIRST) --ServerApp.ip=127.0.0.1 \
 		--IdentityProvider.token="$$($(PY) -c 'import secrets; print(secrets.token_hex(24))')"
 
+# Notebooks and tests run with one BLAS thread: their matrices are small (threads cost more than
+# they save, badly so on a shared machine), and one thread makes the rounding of every printed
+# number the same from run to run, so nbval can compare the stored outputs.
+ONE_THREAD := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+
 # pytest exits 5 when it collects no test; that is not a failure here (e.g. before any notebook).
 test: test-unit test-notebooks
 
 test-unit: $(STAMP)
-	$(PY) -m pytest -q tests || [ $$? -eq 5 ]
+	$(ONE_THREAD) $(PY) -m pytest -q tests || [ $$? -eq 5 ]
 
 test-notebooks: $(STAMP)
-	BNLIB_PROGRESS=0 $(PY) -m pytest -q --nbval-lax --nbval-current-env \
+	$(ONE_THREAD) BNLIB_PROGRESS=0 $(PY) -m pytest -q --nbval-lax --nbval-current-env \
 		--nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider notebooks || [ $$? -eq 5 ]
 
 notebooks: $(STAMP)
-	BNLIB_PROGRESS=0 $(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
+	$(ONE_THREAD) BNLIB_PROGRESS=0 $(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
 		--ExecutePreprocessor.timeout=600 notebooks/[0-9]*.ipynb
 
 pictures: $(STAMP)

@@ -29,7 +29,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .data import load_mnist
-from .eval_gap import batch_mode_predictions, shuffled_batches
+from .eval_gap import (batch_mode_predictions, bn_statistics, load_bn_statistics,
+                       shuffled_batches)
 from .groupnorm import GroupNorm1d
 from .layernorm import LayerNorm1d
 from .model import MLP, SGD
@@ -118,7 +119,7 @@ def training_mode_accuracy(model, x, y, batch_size, rng):
     return float(np.mean(batch_mode_predictions(model, x, batches) == y))
 
 
-def run_one(norm, batch_size, config, data, seed=0):
+def train_at_batch_size(norm, batch_size, config, data, seed=0):
     """Train one network of the sweep and measure it on the test set.
 
     Inputs: norm (a key of NORMS); batch_size; config, a BatchSizeConfig; data as `load_mnist`
@@ -148,7 +149,7 @@ def run_one(norm, batch_size, config, data, seed=0):
 
 
 def batch_size_sweep(config=BatchSizeConfig(), data=None, progress=None, on_run=None):
-    """`run_one` for every seed, batch size and norm of `config`.
+    """`train_at_batch_size` for every seed, batch size and norm of `config`.
 
     Inputs: config; data as `load_mnist` returns it (None: load it); progress: show a bar
     (None: when a person is watching); on_run: optional function called with (run, model)
@@ -164,9 +165,11 @@ def batch_size_sweep(config=BatchSizeConfig(), data=None, progress=None, on_run=
               disable=not (show_progress() if progress is None else progress)) as bar:
         for seed, batch_size, norm in jobs:
             try:
-                run, model = run_one(norm, batch_size, config, data, seed)
+                run, model = train_at_batch_size(norm, batch_size, config, data, seed)
             except RuntimeError as error:                 # diverged: recorded, not fatal
-                run, model = dict(norm=norm, batch_size=batch_size, seed=seed, test_acc=None,
+                run, model = dict(norm=norm, batch_size=batch_size, seed=seed,
+                                  steps=config.examples // batch_size,
+                                  lr=learning_rate(config, batch_size), test_acc=None,
                                   train_mode_acc=None, diverged=str(error)), None
             runs.append(run)
             if on_run is not None and model is not None:
@@ -185,7 +188,7 @@ def mean_accuracy(result, norm, key="test_acc"):
     return {b: float(np.mean(v)) for b, v in sorted(values.items())}
 
 
-def sweep_table(result):
+def batch_size_table(result):
     """Text table of a sweep: test accuracy per batch size (rows) and norm (columns), mean
     over the seeds; for batch norm also in training mode (test batches of the same size)."""
     norms = result["config"]["norms"]
@@ -195,8 +198,7 @@ def sweep_table(result):
     means = [mean_accuracy(result, norm, key) for norm, key, _ in columns]
     first = {}                                    # batch size -> its first run (steps, lr)
     for run in result["runs"]:
-        if "steps" in run:
-            first.setdefault(run["batch_size"], run)
+        first.setdefault(run["batch_size"], run)
     lines = [f"{'batch':>5} {'steps':>7} {'lr':>7}" + "".join(f"{t:>15}" for *_, t in columns)]
     for b, run in sorted(first.items()):
         lines.append(f"{b:>5} {run['steps']:>7} {run['lr']:>7.4f}"
@@ -208,12 +210,13 @@ def sweep_table(result):
 
 def wu_he_table(result):
     """Text table: Wu & He's ResNet-50 ImageNet error (%) at 32 and 2 images per batch beside
-    our MNIST test error (%) at batch sizes 32 and 2 (the sweep must contain both)."""
+    our MNIST test error (%) of each normalisation at batch sizes 32 and 2 (if the sweep has
+    both; the network without normalisation is left out, as in their table)."""
     lines = [f"{'':<34}{'batch 32':>9}{'batch 2':>9}{'change':>9}"]
     for norm, errors in PAPER_WU_HE.items():
         lines.append(f"{'Wu & He 2018, ImageNet, ' + NORMS[norm]:<34}{errors[32]:>9.1f}"
                      f"{errors[2]:>9.1f}{errors[2] - errors[32]:>+9.1f}")
-    for norm in result["config"]["norms"]:
+    for norm in (n for n in result["config"]["norms"] if n != "none"):
         acc = mean_accuracy(result, norm)
         if 32 in acc and 2 in acc:
             e32, e2 = 100 * (1 - acc[32]), 100 * (1 - acc[2])
@@ -248,20 +251,20 @@ def normalized_in_both_modes(model, x, batch_size, layer=0, rng=None):
     Returns (x_hat_train (N, D), x_hat_eval (N, D)), each (z - beta) / gamma for the layer's
     output z: what BN's normalisation step produced. Statistics and mode are left unchanged.
     """
-    bn = model.bns[layer]
+    if len(x) % batch_size:
+        raise ValueError(f"x has {len(x)} rows, not a whole number of batches of {batch_size}")
+    bn, saved, was_training = model.bns[layer], bn_statistics(model), model.training
     order = np.arange(len(x)) if rng is None else rng.permutation(len(x))
-    batches = order.reshape(-1, batch_size)                       # (N / batch_size, batch_size)
-    saved, was_training = [(b.running_mean.copy(), b.running_var.copy()) for b in model.bns], \
-        model.training
     x_hat_train = np.empty((len(x), bn.num_features))             # (N, D)
-    model.train()
-    for idx in batches:
-        model.forward(x[idx])
-        x_hat_train[idx] = (model.pre_activations[layer] - bn.beta) / bn.gamma
-    for b, (mean, var) in zip(model.bns, saved):
-        b.running_mean[...], b.running_var[...] = mean, var
+    try:
+        model.train()
+        for idx in order.reshape(-1, batch_size):                 # (batch_size,) each
+            model.forward(x[idx])
+            x_hat_train[idx] = (model.pre_activations[layer] - bn.beta) / bn.gamma
+    finally:
+        load_bn_statistics(model, saved)      # training-mode passes moved the running averages
     model.eval().forward(x)
-    x_hat_eval = (model.pre_activations[layer] - bn.beta) / bn.gamma
+    x_hat_eval = (model.pre_activations[layer] - bn.beta) / bn.gamma   # (N, D)
     model.train() if was_training else model.eval()
     return x_hat_train, x_hat_eval
 
@@ -291,6 +294,6 @@ def batch_size_experiment(args):
     config = BatchSizeConfig(examples=examples, seeds=tuple(range(args.seed, args.seed + 3)))
     result = batch_size_sweep(config)
     paths = save_batch_size(result, args.out)
-    print(sweep_table(result), "", wu_he_table(result), sep="\n")
+    print(batch_size_table(result), "", wu_he_table(result), sep="\n")
     print(f"time: {result['seconds']:.0f} s; wrote", *paths)
     return 0

@@ -210,7 +210,40 @@ def batchnorm_eval_forward(x, gamma, beta, running_mean, running_var, eps=1e-5):
     return out
 
 
-class BatchNorm1d:
+class NormLayer:
+    """What bnlib's normalisation layers share: gamma (ones) and beta (zeros) per feature,
+    dgamma and dbeta after `backward`, and the train()/eval() switch (`training`).
+
+    Subclasses (BatchNorm1d, LayerNorm1d, GroupNorm1d, ...) define forward(x) and
+    backward(dout) -> dx. gamma and beta are read at every call, so a model (bnlib.MLP) may
+    replace them by views of its own arrays.
+    Inputs: num_features D (at least `min_features`), eps > 0, dtype of gamma and beta.
+    """
+
+    def __init__(self, num_features, eps, dtype, min_features=1):
+        if int(num_features) != num_features or num_features < min_features:
+            raise ValueError(f"num_features must be an integer >= {min_features}, "
+                             f"got {num_features!r}")
+        check_positive(eps, "eps")
+        self.num_features, self.eps = int(num_features), float(eps)
+        self.gamma = np.ones(self.num_features, dtype)
+        self.beta = np.zeros(self.num_features, dtype)
+        self.dgamma = self.dbeta = None
+        self.training = True
+        self._cache = None
+
+    def train(self):
+        """Switch to training mode; returns self."""
+        self.training = True
+        return self
+
+    def eval(self):
+        """Switch to evaluation mode; returns self."""
+        self.training = False
+        return self
+
+
+class BatchNorm1d(NormLayer):
     """A batch-norm layer with learned gamma/beta and running statistics, like torch's.
 
     Inputs:
@@ -223,30 +256,13 @@ class BatchNorm1d:
     """
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, dtype=np.float64):
-        if int(num_features) != num_features or num_features < 1:
-            raise ValueError(f"num_features must be a positive integer, got {num_features!r}")
-        check_positive(eps, "eps")
+        super().__init__(num_features, eps, dtype)
         if not 0.0 <= momentum <= 1.0:
             raise ValueError(f"momentum must lie in [0, 1] (the weight of the new batch value), "
                              f"got {momentum!r}")
-        self.num_features, self.eps, self.momentum = int(num_features), float(eps), float(momentum)
-        self.gamma = np.ones(self.num_features, dtype)
-        self.beta = np.zeros(self.num_features, dtype)
+        self.momentum = float(momentum)
         self.running_mean = np.zeros(self.num_features, dtype)
         self.running_var = np.ones(self.num_features, dtype)
-        self.dgamma = self.dbeta = None
-        self.training = True
-        self._cache = None
-
-    def train(self):
-        """Switch to training mode (batch statistics); returns self."""
-        self.training = True
-        return self
-
-    def eval(self):
-        """Switch to evaluation mode (running statistics); returns self."""
-        self.training = False
-        return self
 
     def forward(self, x):
         """Normalise `x` (N, D); in training mode also update the running statistics."""

@@ -271,8 +271,11 @@ def eval_gap_table(result):
     for i, step in enumerate(result["step"]):
         lines.append(f"{step:<8}" + "".join(f"{result['accuracy'][n][i]:>15.4f}" for n in names))
     gaps = list(result["mean_gap"])
-    lines += ["", "distance to Algorithm 2: |mean gap| in std, |var ratio - 1|; disagreement",
-              "step    " + "".join(f"{name:>24}" for name in gaps) + f"{'batch mode':>13}"]
+    lines += ["", "distance to Algorithm 2: mean = |running mean - Alg. 2's| / std, "
+              "var = |running var / Alg. 2's - 1|,",
+              "differ = share of the test predictions unlike those with Alg. 2's statistics",
+              "        " + "".join(f"{name:>24}" for name in gaps) + f"{'batch mode':>13}",
+              "step    " + f"{'mean':>8}{'var':>8}{'differ':>8}" * len(gaps) + f"{'differ':>13}"]
     for i, step in enumerate(result["step"]):
         cells = "".join(f"{result['mean_gap'][n][i]:>8.3f}{result['var_gap'][n][i]:>8.3f}"
                         f"{result['disagreement'][n][i]:>8.4f}" for n in gaps)
@@ -282,10 +285,14 @@ def eval_gap_table(result):
 
 def clone_mlp(model):
     """An independent copy of an MLP: parameters, BN statistics and settings, frozen BN layers
-    and mode are copied; nothing is shared with `model`."""
+    and mode are copied; nothing is shared with `model`. Its norm layers must be BatchNorm1d."""
     bns = model.bns
+    if not all(isinstance(bn, BatchNorm1d) for bn in bns):
+        raise TypeError("clone_mlp copies networks whose norm layers are BatchNorm1d, got "
+                        f"{sorted({type(bn).__name__ for bn in bns})}")
     copy = MLP(model.sizes, model.use_bn, model.activation, init_std=0.0, dtype=model.dtype,
-               bn_momentum=bns[0].momentum if bns else 0.1, bn_eps=bns[0].eps if bns else 1e-5)
+               bn_momentum=bns[0].momentum if bns else 0.1, bn_eps=bns[0].eps if bns else 1e-5,
+               bn_position=model.bn_position)
     copy.flat_params[...] = model.flat_params
     load_bn_statistics(copy, bn_statistics(model))
     for k, bn in enumerate(bns):
@@ -304,6 +311,9 @@ def fold_mlp(model):
     """
     if not model.use_bn:
         raise ValueError("the model has no BN layers to fold (use_bn=False)")
+    if model.bn_position != "before":
+        raise ValueError("fold_mlp folds BN into the affine layer before it, so BN must come "
+                         f"before the nonlinearity; this model has it {model.bn_position} it")
     if model.training:
         raise RuntimeError("fold_mlp needs the model in evaluation mode (call model.eval()): "
                            "only then is each BN a fixed affine map")
@@ -404,7 +414,8 @@ def shift_contrast(x, scale=0.5, offset=0.5):
     """The images `x` (N, D) with their contrast scaled and a constant added: scale * x + offset.
 
     With the defaults the background turns mid-grey and the strokes keep half their contrast.
-    Returns a float32 array (N, D) (values stay in [0, 1] for scale + offset <= 1).
+    Returns a float32 array (N, D); its values stay in [0, 1] when offset and scale + offset
+    both do (scale=-1, offset=1 inverts the images).
     """
     x = as_float_array(x, "x", ndim=2)
     shifted = np.multiply(x, scale, dtype=np.float32)   # (N, D), the one new array

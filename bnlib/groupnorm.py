@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .batchnorm import NormLayer
 from .checks import as_float_array, check_positive, check_shape
 from .layernorm import RowNormCache, check_affine, normalize_rows, normalize_rows_backward
 
@@ -84,7 +85,7 @@ def groupnorm_backward(dout, cache):
     return dx.reshape(dout.shape), dgamma, dbeta
 
 
-class GroupNorm1d:
+class GroupNorm1d(NormLayer):
     """A group-norm layer for (N, D) inputs with BatchNorm1d's interface, for `MLP(norm_layer=)`.
 
     The D features are seen as D channels of 1 x 1 maps, x.reshape(N, D, 1, 1): each sample's
@@ -99,26 +100,8 @@ class GroupNorm1d:
     """
 
     def __init__(self, num_features, num_groups, eps=1e-5, dtype=np.float64):
-        if int(num_features) != num_features or num_features < 1:
-            raise ValueError(f"num_features must be a positive integer, got {num_features!r}")
-        self.num_groups = _check_groups(num_groups, (1, int(num_features), 1, 1))
-        check_positive(eps, "eps")
-        self.num_features, self.eps = int(num_features), float(eps)
-        self.gamma = np.ones(self.num_features, dtype)
-        self.beta = np.zeros(self.num_features, dtype)
-        self.dgamma = self.dbeta = None
-        self.training = True
-        self._cache = None
-
-    def train(self):
-        """Training mode: the same computation as evaluation mode; returns self."""
-        self.training = True
-        return self
-
-    def eval(self):
-        """Evaluation mode: the same computation as training mode; returns self."""
-        self.training = False
-        return self
+        super().__init__(num_features, eps, dtype)
+        self.num_groups = _check_groups(num_groups, (1, self.num_features, 1, 1))
 
     def forward(self, x):
         """Group norm of `x` (N, D) with the current gamma and beta; returns (N, D)."""

@@ -56,10 +56,28 @@ def parameter_mask(model, names=None):
         raise ValueError(f"unknown parameter names {sorted(unknown)}; the model has "
                          f"{list(model.params)}")
     for name in model.params if names is None else names:
+        # every parameter is a view into flat_params (bnlib.model): its offset, in elements
         start = (model.params[name].__array_interface__["data"][0]
                  - model.flat_params.__array_interface__["data"][0]) // model.flat_params.itemsize
         mask[start:start + model.params[name].size] = True
     return mask
+
+
+def bn_gains(model, x):
+    """Per BN layer, the mean over units of |gamma| / sigma_B on the batch `x` (N, D_in).
+
+    BN's backward multiplies the gradient reaching the layer below by gamma / sigma_B (after
+    removing its components along 1 and x_hat; Santurkar et al. 2018, Thm. 4.1), where
+    sigma_B = sqrt(var_B + eps) is the batch standard deviation of BN's input. A gain above 1
+    amplifies the gradient of the weights below, one under 1 damps it. The model is left
+    unchanged. Returns a list of floats, one per hidden layer.
+    """
+    if not model.bns:
+        raise ValueError("the model has no BN layer (use_bn=False): there is no gain to measure")
+    with restored(model):
+        model.train().forward(x)
+        # the training-mode forward keeps 1 / sqrt(var_B + eps) in the layer's cache
+        return [float(np.mean(np.abs(bn.gamma) * bn._cache.inv_std)) for bn in model.bns]
 
 
 def loss_along_gradient(model, x, y, step_sizes, names=None):
@@ -72,11 +90,12 @@ def loss_along_gradient(model, x, y, step_sizes, names=None):
     Returns {"step_sizes" (K,), "loss" (K,), "grad_change" (K,), "loss0", "grad_norm"}.
     """
     step_sizes = np.asarray(step_sizes, np.float64)
-    if step_sizes.ndim != 1 or not np.all(np.isfinite(step_sizes) & (step_sizes > 0)):
+    if (step_sizes.ndim != 1 or step_sizes.size == 0
+            or not np.all(np.isfinite(step_sizes) & (step_sizes > 0))):
         raise ValueError(f"step_sizes must be a 1-d sequence of numbers > 0, got {step_sizes}")
     mask = parameter_mask(model, names)                                    # (P,)
-    with restored(model.train()):
-        loss0 = float(model.loss(x, y))
+    with restored(model):
+        loss0 = float(model.train().loss(x, y))
         theta = model.flat_params.copy()                                   # (P,)
         g = np.where(mask, model.flat_grads, 0.0)                          # (P,) float64
         losses, changes = [], []
@@ -139,12 +158,16 @@ def landscape_during_training(use_bn, config, data=None, at_steps=(0, 100, 300),
     history = train(model, data, max(at_steps), config.lr, config.momentum, config.batch_size,
                     eval_every=sorted(at_steps), rng=np.random.default_rng(batch_seed),
                     progress=progress, on_record=measure)
-    result = {"step": history["step"], "test_acc": history["test_acc"],
-              "multiples": list(multiples), "points": points}
-    for key in ("loss_range", "grad_change", "smoothness"):
-        result[key] = [float(np.mean([landscape_summary(p)[key] for p in step_points]))
-                       for step_points in points]
-    return result
+    return {"step": history["step"], "test_acc": history["test_acc"],
+            "multiples": list(multiples), "points": points, **_mean_summaries(points)}
+
+
+def _mean_summaries(points):
+    """{"loss_range", "grad_change", "smoothness"}: per measuring point, the mean over its
+    batches of `landscape_summary` (points: per step a list of loss_along_gradient results)."""
+    return {key: [float(np.mean([landscape_summary(p)[key] for p in step_points]))
+                  for step_points in points]
+            for key in ("loss_range", "grad_change", "smoothness")}
 
 
 def _count_steps(model):
@@ -212,7 +235,8 @@ def sweep_cell(row):
     """One cell of `sweep_table`: "0.905", "chance (0.098)" or "diverged at step 13"."""
     if row["status"] == "diverged":
         return f"diverged at step {row['diverged_at']}"
-    return f"chance ({row['test_acc']:.3f})" if row["status"] == "chance" else f"{row['test_acc']:.3f}"
+    accuracy = f"{row['test_acc']:.3f}"
+    return f"chance ({accuracy})" if row["status"] == "chance" else accuracy
 
 
 def sweep_table(rows):
@@ -260,25 +284,29 @@ def landscape_table(result):
 
 
 LANDSCAPE_STEPS = 2000          # default steps of `landscape_experiment` (landscape and sweep)
+LANDSCAPE_POINTS = 8            # measuring points, spread evenly over those steps
+LANDSCAPE_BATCHES = 3           # minibatches averaged at each measuring point
 SWEEP_LRS = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
 
 
 def landscape_experiment(args):
     """`python -m bnlib.reproduce landscape`: the landscape along training, and the lr sweep.
 
-    The landscape at 8 points of a run of args.steps (None: LANDSCAPE_STEPS) steps, along the
-    hidden weights and along all parameters, at initial std 0.05 and 0.5; then the sweep over
-    SWEEP_LRS (sigmoid at std 0.5, ReLU at 0.05) for args.steps steps. Writes landscape.json
-    and landscape.png into the folder args.out, prints the tables; returns 0.
+    The landscape at LANDSCAPE_POINTS points of a run of args.steps (None: LANDSCAPE_STEPS)
+    steps, LANDSCAPE_BATCHES minibatches each, along the hidden weights and along all
+    parameters, at initial std 0.05 and 0.5; then the sweep over SWEEP_LRS (sigmoid at std
+    0.5, ReLU at 0.05) for args.steps steps. args: an argparse.Namespace with steps, seed and
+    out. Writes landscape.json and landscape.png into the folder out, prints the tables;
+    returns 0.
     """
     from . import plots
     from .reproduce import Fig1Config          # here: reproduce imports this module
     out, steps = Path(args.out), args.steps or LANDSCAPE_STEPS
     out.mkdir(parents=True, exist_ok=True)
     data, config = load_mnist(), Fig1Config(steps=steps, seed=args.seed)
-    at_steps = sorted({0, *np.linspace(0, steps, 8).astype(int).tolist()})
-    results = {which: compare_landscapes(config, data=data, at_steps=at_steps, which=which)
-               for which in ("hidden", "all")}
+    at_steps = sorted({0, *np.linspace(0, steps, LANDSCAPE_POINTS).astype(int).tolist()})
+    results = {which: compare_landscapes(config, data=data, at_steps=at_steps, which=which,
+                                         batches=LANDSCAPE_BATCHES) for which in ("hidden", "all")}
     sweeps = {"sigmoid": learning_rate_sweep(SWEEP_LRS, dataclasses.replace(config, init_std=0.5),
                                              data),
               "relu": learning_rate_sweep(SWEEP_LRS, config, data, activations=("relu",))}

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .batchnorm import batchnorm_backward, batchnorm_forward
+from .batchnorm import NormLayer, batchnorm_backward, batchnorm_forward
 from .checks import as_float_array, check_finite, check_positive, check_shape
 
 
@@ -100,7 +100,7 @@ def layernorm_backward(dout, cache):
     return dx, dgamma, dbeta
 
 
-class LayerNorm1d:
+class LayerNorm1d(NormLayer):
     """A layer-norm layer for (N, D) inputs with BatchNorm1d's interface, for `MLP(norm_layer=)`.
 
     Inputs: num_features D; eps > 0 (inside the square root, as in batch norm); dtype of
@@ -112,26 +112,7 @@ class LayerNorm1d:
     """
 
     def __init__(self, num_features, eps=1e-5, dtype=np.float64):
-        if int(num_features) != num_features or num_features < 2:
-            raise ValueError(f"num_features must be an integer >= 2 (a row needs 2 values to "
-                             f"normalise), got {num_features!r}")
-        check_positive(eps, "eps")
-        self.num_features, self.eps = int(num_features), float(eps)
-        self.gamma = np.ones(self.num_features, dtype)
-        self.beta = np.zeros(self.num_features, dtype)
-        self.dgamma = self.dbeta = None
-        self.training = True
-        self._cache = None
-
-    def train(self):
-        """Training mode: the same computation as evaluation mode; returns self."""
-        self.training = True
-        return self
-
-    def eval(self):
-        """Evaluation mode: the same computation as training mode; returns self."""
-        self.training = False
-        return self
+        super().__init__(num_features, eps, dtype, min_features=2)   # a row needs 2 values
 
     def forward(self, x):
         """Layer norm of `x` (N, D) with the current gamma and beta; returns (N, D)."""

@@ -56,8 +56,9 @@ def sigmoid(z, out=None):
     accurate to a few units in the last place (no cancellation: 1 + exp(-z) >= 1).
     """
     z = as_float_array(z, "z")
+    out = np.empty_like(z) if out is None else out   # an array even for a scalar z
     with np.errstate(over="ignore", under="ignore"):
-        out = np.negative(z, out=out)
+        np.negative(z, out=out)
         np.exp(out, out=out)
     out += 1
     return np.reciprocal(out, out=out)

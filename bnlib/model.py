@@ -1,8 +1,13 @@
-"""A multi-layer perceptron with optional batch norm after each hidden affine layer, and SGD.
+"""A multi-layer perceptron with optional batch norm in each hidden layer, and SGD.
 
-Hidden layer k computes  z_k = BN_k(h_{k-1} @ W_k)  (or h_{k-1} @ W_k + b_k without BN),
-then h_k = sigmoid(z_k) (or relu). With BN the affine bias is left out: BN subtracts the batch
-mean, which cancels any bias, and beta takes its role (Ioffe & Szegedy 2015, Sec. 3.2).
+Hidden layer k computes, with act the sigmoid (or relu) and z_k the input of act:
+- BN before the nonlinearity (the default, the paper's choice, Ioffe & Szegedy 2015, Sec. 3.2):
+  z_k = BN_k(h_{k-1} @ W_k),       h_k = act(z_k).
+  The affine bias is left out: BN subtracts the batch mean, which cancels any bias, and beta
+  takes its role;
+- BN after the nonlinearity:  z_k = h_{k-1} @ W_k + b_k,  h_k = BN_k(act(z_k)).
+  The bias stays, since nothing cancels it;
+- no BN:                      z_k = h_{k-1} @ W_k + b_k,  h_k = act(z_k).
 The output layer is affine, followed by softmax cross-entropy.
 
 Two things make a training step cheap without changing the maths:
@@ -22,6 +27,7 @@ from .layers import (affine_backward, affine_forward, relu_backward, relu_forwar
 
 ACTIVATIONS = {"sigmoid": (sigmoid_forward, sigmoid_backward),
                "relu": (relu_forward, relu_backward)}
+BN_POSITIONS = ("before", "after")   # BN's place relative to the nonlinearity
 MAX_WORKSPACES = 4   # batch sizes whose buffers are kept (training, test set, ...)
 
 
@@ -39,12 +45,25 @@ def _flat_arrays(shapes, dtype):
     return flat, views
 
 
+def _check_settings(sizes, activation, dtype, bn_position):
+    """Raise a clear ValueError or TypeError for an MLP setting that cannot work."""
+    if len(sizes) < 2:
+        raise ValueError(f"sizes needs at least an input and an output width, got {sizes}")
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+    if np.dtype(dtype).kind != "f":
+        raise TypeError(f"dtype must be a float type such as np.float32, got {dtype!r}")
+    if bn_position not in BN_POSITIONS:
+        raise ValueError(f"bn_position must be one of {BN_POSITIONS} (BN before or after the "
+                         f"nonlinearity), got {bn_position!r}")
+
+
 class MLP:
     """Fully-connected network: sizes[0] inputs, hidden layers, sizes[-1] classes.
 
     Inputs:
     - sizes: layer widths, e.g. (784, 100, 100, 100, 10) as in the paper's Sec. 4.1.
-    - use_bn: put a BatchNorm1d after every hidden affine layer.
+    - use_bn: put a BatchNorm1d in every hidden layer, at `bn_position`.
     - activation: "sigmoid" or "relu".
     - init_std: standard deviation of the Gaussian initial weights (biases start at 0).
     - rng: a np.random.Generator, for the initial weights.
@@ -53,22 +72,24 @@ class MLP:
       BatchNorm1d(num_features, bn_eps, bn_momentum, dtype): anything with BatchNorm1d's
       interface (gamma, beta, train(), eval(), forward(z), backward(dz) storing dgamma, dbeta),
       such as a layer norm or a noisy batch norm.
+    - bn_position: with use_bn, "before" the nonlinearity (on the affine output, no hidden
+      bias) or "after" it (on the nonlinearity's output; the hidden layers keep their bias).
 
-    `params` maps names ("W1", "b1" or "gamma1"/"beta1", ...) to arrays, updated in place.
+    `params` maps names ("W1", "b1", "gamma1", "beta1", ...) to arrays, updated in place:
+    hidden layer k has b_k unless BN sits before its nonlinearity, and gamma_k, beta_k with BN.
     After `loss(x, y)`, `grads` has the same keys, and `pre_activations[k]` holds the input
     z (N, width) of hidden layer k+1's nonlinearity.
     """
 
     def __init__(self, sizes, use_bn=False, activation="sigmoid", init_std=0.01, rng=None,
-                 dtype=np.float32, bn_momentum=0.1, bn_eps=1e-5, norm_layer=None):
-        if len(sizes) < 2:
-            raise ValueError(f"sizes needs at least an input and an output width, got {sizes}")
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
-        if np.dtype(dtype).kind != "f":
-            raise TypeError(f"dtype must be a float type such as np.float32, got {dtype!r}")
+                 dtype=np.float32, bn_momentum=0.1, bn_eps=1e-5, norm_layer=None,
+                 bn_position="before"):
+        _check_settings(sizes, activation, dtype, bn_position)
         rng = np.random.default_rng(0) if rng is None else rng
         self.sizes, self.use_bn, self.activation = tuple(sizes), bool(use_bn), activation
+        self.bn_position = bn_position
+        self._bn_before = self.use_bn and bn_position == "before"   # BN on h @ W: no hidden b
+        self._bn_after = self.use_bn and bn_position == "after"     # BN on act(h @ W + b)
         self.n_hidden, self.dtype = len(sizes) - 2, np.dtype(dtype)
         make_norm = norm_layer or (lambda d: BatchNorm1d(d, bn_eps, bn_momentum, dtype))
         self.bns = [make_norm(d) for d in sizes[1:-1]] if use_bn else []
@@ -86,11 +107,12 @@ class MLP:
         """(name, shape) of every parameter, in the order they are stored."""
         shapes = []
         for k, (d_in, d_out) in enumerate(zip(self.sizes[:-1], self.sizes[1:]), start=1):
+            hidden = k <= self.n_hidden
             shapes.append((f"W{k}", (d_in, d_out)))
-            if self.use_bn and k <= self.n_hidden:
-                shapes += [(f"gamma{k}", (d_out,)), (f"beta{k}", (d_out,))]
-            else:
+            if not (hidden and self._bn_before):     # BN before the nonlinearity cancels b
                 shapes.append((f"b{k}", (d_out,)))
+            if hidden and self.use_bn:
+                shapes += [(f"gamma{k}", (d_out,)), (f"beta{k}", (d_out,))]
         return shapes
 
     def _workspace(self, n):
@@ -134,9 +156,11 @@ class MLP:
         h, inputs, act_caches, self.pre_activations = x, [x], [], []
         for k in range(1, self.n_hidden + 1):
             z, _ = affine_forward(h, p[f"W{k}"], p.get(f"b{k}"), out=ws["z"][k - 1])
-            if self.use_bn:
+            if self._bn_before:
                 z = self.bns[k - 1].forward(z)                  # (N, width)
             h, act_cache = act_forward(z, out=ws["h"][k - 1])   # (N, width)
+            if self._bn_after:
+                h = self.bns[k - 1].forward(h)                  # (N, width)
             self.pre_activations.append(z)
             inputs.append(h)
             act_caches.append(act_cache)
@@ -155,14 +179,21 @@ class MLP:
         dh, _, _ = affine_backward(dlogits, (inputs[k - 1], p[f"W{k}"]), need_dx=k > 1,
                                    out=(ws["dh"][-1] if k > 1 else None, g[f"W{k}"], g[f"b{k}"]))
         for k in range(self.n_hidden, 0, -1):
+            if self._bn_after:
+                dh = self._bn_backward(k, dh)                               # (N, width)
             dz = act_backward(dh, act_caches[k - 1], out=ws["dz"][k - 1])   # (N, width)
-            if self.use_bn:
-                bn = self.bns[k - 1]
-                dz = bn.backward(dz)
-                g[f"gamma{k}"][...], g[f"beta{k}"][...] = bn.dgamma, bn.dbeta
-            db = ws["db"][k - 1] if self.use_bn else g[f"b{k}"]   # no bias under BN
+            if self._bn_before:
+                dz = self._bn_backward(k, dz)
+            db = ws["db"][k - 1] if self._bn_before else g[f"b{k}"]   # BN before: no bias
             dh, _, _ = affine_backward(dz, (inputs[k - 1], p[f"W{k}"]), need_dx=k > 1,
                                        out=(ws["dh"][k - 2] if k > 1 else None, g[f"W{k}"], db))
+
+    def _bn_backward(self, k, dout):
+        """Backward through hidden layer k's BN: stores dgamma_k, dbeta_k; returns dx (N, width)."""
+        bn = self.bns[k - 1]
+        dx = bn.backward(dout)
+        self.grads[f"gamma{k}"][...], self.grads[f"beta{k}"][...] = bn.dgamma, bn.dbeta
+        return dx
 
     def loss(self, x, y):
         """Mean softmax cross-entropy on (x, y); also computes `grads`. Returns the loss."""

@@ -29,6 +29,7 @@ import numpy as np
 
 from .batchnorm import BatchNorm1d
 from .data import load_mnist
+from .landscape import restored
 from .model import MLP
 from .train import train
 
@@ -120,16 +121,10 @@ def sigmoid_input_moments(model, x, layer):
     """
     if not 1 <= layer <= model.n_hidden:
         raise ValueError(f"layer must lie in 1..{model.n_hidden}, got {layer!r}")
-    saved = [(bn.running_mean.copy(), bn.running_var.copy()) for bn in model.bns]
-    was_training = model.training
-    try:
+    with restored(model):
         model.train().forward(x)
         z = model.pre_activations[layer - 1].astype(np.float64)    # (P, D)
         return z.mean(axis=0), z.std(axis=0)
-    finally:
-        for bn, (mean, var) in zip(model.bns, saved):
-            bn.running_mean[...], bn.running_var[...] = mean, var
-        model.train() if was_training else model.eval()
 
 
 def distribution_shift(means, stds):
@@ -165,32 +160,37 @@ def run_noisy_comparison(config, data=None, probe_size=600, layer=None,
     `bnlib.reproduce.run_network`); noisy BN draws its noise from a third seed. At every
     record (every `config.eval_every` steps) the first `probe_size` training images give the
     per-unit mean and std of hidden layer `layer`'s sigmoid input (`sigmoid_input_moments`;
-    None: the last hidden layer). Evaluation uses the running averages (noise off).
+    None: the last hidden layer; the probe's noise comes from the same generator as the
+    training noise). Evaluation uses the running averages (noise off).
     Returns {"config", "layer", "probe_size", "runs": {name: {"step", "test_acc", "loss",
     "mean" (R, D), "std" (R, D), "shift" (R - 1,), "seconds"}}}, lists of plain floats.
     """
     data = load_mnist() if data is None else data
     layer = len(config.sizes) - 2 if layer is None else layer
     probe = data[0][:probe_size]                                     # (P, 784)
-    runs = {}
-    for name in networks:
-        init_seed, batch_seed, noise_seed = np.random.SeedSequence(config.seed).spawn(3)
-        model = make_network(name, config, np.random.default_rng(init_seed),
-                             np.random.default_rng(noise_seed))
-        moments = []
-        record = lambda history: moments.append(sigmoid_input_moments(model, probe, layer))
-        start = time.perf_counter()
-        history = train(model, data, config.steps, config.lr, config.momentum, config.batch_size,
-                        eval_every=config.eval_every, rng=np.random.default_rng(batch_seed),
-                        unit=config.unit, progress=progress, on_record=record)
-        means, stds = (np.array(m) for m in zip(*moments))           # (R, D) each
-        runs[name] = {"step": history["step"], "test_acc": history["test_acc"],
-                      "loss": [None if np.isnan(v) else float(v) for v in history["loss"]],
-                      "mean": means.tolist(), "std": stds.tolist(),
-                      "shift": distribution_shift(means, stds).tolist(),
-                      "seconds": time.perf_counter() - start}
+    runs = {name: _train_and_probe(name, config, data, probe, layer, progress)
+            for name in networks}
     return {"config": dataclasses.asdict(config), "layer": layer, "probe_size": probe_size,
             "runs": runs}
+
+
+def _train_and_probe(name, config, data, probe, layer, progress):
+    """One network of `run_noisy_comparison`: train it, probing `layer` at every record."""
+    init_seed, batch_seed, noise_seed = np.random.SeedSequence(config.seed).spawn(3)
+    model = make_network(name, config, np.random.default_rng(init_seed),
+                         np.random.default_rng(noise_seed))
+    moments = []
+    record = lambda history: moments.append(sigmoid_input_moments(model, probe, layer))
+    start = time.perf_counter()
+    history = train(model, data, config.steps, config.lr, config.momentum, config.batch_size,
+                    eval_every=config.eval_every, rng=np.random.default_rng(batch_seed),
+                    unit=config.unit, progress=progress, on_record=record)
+    means, stds = (np.array(m) for m in zip(*moments))               # (R, D) each
+    return {"step": history["step"], "test_acc": history["test_acc"],
+            "loss": [None if np.isnan(v) else float(v) for v in history["loss"]],
+            "mean": means.tolist(), "std": stds.tolist(),
+            "shift": distribution_shift(means, stds).tolist(),
+            "seconds": time.perf_counter() - start}
 
 
 def noisy_table(result):
@@ -199,10 +199,12 @@ def noisy_table(result):
     "shift" is `distribution_shift` between consecutive records: its mean and its median over
     the run (the median is less swayed by the first records, when everything moves fast).
     """
-    lines = [f"{'network':<11} {'steps':>6} {'test acc':>9} {'mean shift':>11} {'median shift':>13}"]
+    lines = [f"{'network':<11} {'steps':>6} {'test acc':>9} {'mean shift':>11} "
+             f"{'median shift':>13}"]
     for name, run in result["runs"].items():
-        lines.append(f"{NETWORK_LABELS[name]:<11} {run['step'][-1]:>6} {run['test_acc'][-1]:>9.4f} "
-                     f"{np.mean(run['shift']):>11.4f} {np.median(run['shift']):>13.4f}")
+        lines.append(f"{NETWORK_LABELS[name]:<11} {run['step'][-1]:>6} "
+                     f"{run['test_acc'][-1]:>9.4f} {np.mean(run['shift']):>11.4f} "
+                     f"{np.median(run['shift']):>13.4f}")
     return "\n".join(lines)
 
 

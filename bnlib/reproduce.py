@@ -12,6 +12,7 @@ both networks (the README says how it was made).
 """
 import argparse
 import dataclasses
+import importlib
 import json
 import math
 import multiprocessing
@@ -316,6 +317,26 @@ def sweep(args):
     return 0
 
 
+# The experiments of notebooks 06-09 live beside the code they run; they are imported only
+# when listed or run. name -> (module of bnlib, experiment function, its description constant)
+ELSEWHERE = {
+    "noisy_bn": ("noisy_bn", "noisy_bn_experiment", "NOISY_BN_DESCRIPTION"),
+    "landscape": ("landscape", "landscape_experiment", "LANDSCAPE_DESCRIPTION"),
+    "batchsize": ("batch_size", "batch_size_experiment", "BATCH_SIZE_DESCRIPTION"),
+    "eval_gap": ("eval_gap", "eval_gap_experiment", "EVAL_GAP_DESCRIPTION"),
+    "placement": ("placement", "placement_experiment", "PLACEMENT_DESCRIPTION"),
+}
+
+
+def all_experiments():
+    """EXPERIMENTS together with those of ELSEWHERE: name -> (function(args), description)."""
+    found = dict(EXPERIMENTS)
+    for name, (module_name, function, description) in ELSEWHERE.items():
+        module = importlib.import_module(f"bnlib.{module_name}")
+        found[name] = (getattr(module, function), getattr(module, description))
+    return found
+
+
 def main(argv=None):
     """Parse the command line and run one experiment (or list them); return the exit code."""
     parser = argparse.ArgumentParser(prog="python -m bnlib.reproduce",
@@ -328,15 +349,16 @@ def main(argv=None):
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
                         help="processes training at once (default: 2 if there are 2 cores)")
     args = parser.parse_args(argv)
+    experiments = all_experiments()
     if args.list:
-        for name, (_, description) in EXPERIMENTS.items():
-            print(f"{name:<8} {description}")
+        for name, (_, description) in experiments.items():
+            print(f"{name:<10} {description}")
         return 0
-    if args.name not in EXPERIMENTS:
-        parser.error(f"unknown experiment {args.name!r}; choose from {', '.join(EXPERIMENTS)}")
+    if args.name not in experiments:
+        parser.error(f"unknown experiment {args.name!r}; choose from {', '.join(experiments)}")
     if args.steps is not None and args.steps < 1:
         parser.error(f"--steps must be a positive number of steps, got {args.steps}")
-    return EXPERIMENTS[args.name][0](args)
+    return experiments[args.name][0](args)
 
 
 if __name__ == "__main__":

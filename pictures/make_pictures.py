@@ -12,6 +12,7 @@ from bnlib import widgets  # noqa: E402  (the saturation figures compute with bn
 
 HERE = Path(__file__).resolve().parent
 PICTURES = {
+    "batch_size.png": plots.batch_size_picture,   # from batch_size.json (... batchsize --out pictures/)
     "bn_graph.png": plots.draw_bn_graph,
     "bn_histograms.png": plots.bn_histograms_picture,
     "chain_rule_graph.png": plots.draw_chain_rule_graph,

@@ -195,6 +195,21 @@ def test_fold_mlp_refuses_training_mode_and_plain_networks(rng):
         eg.fold_mlp(trained_mlp(rng))
     with pytest.raises(ValueError, match="no BN"):
         eg.fold_mlp(MLP((4, 3, 2)).eval())
+    with pytest.raises(ValueError, match="before the nonlinearity"):
+        eg.fold_mlp(MLP((4, 3, 2), use_bn=True, bn_position="after").eval())
+
+
+def test_clone_keeps_bn_after_the_nonlinearity_and_refuses_other_norms(rng):
+    model = MLP((4, 3, 2), use_bn=True, bn_position="after", rng=rng, dtype=np.float64)
+    x = rng.standard_normal((6, 4))
+    model.loss(x, rng.integers(0, 2, 6))
+    copy = eg.clone_mlp(model.eval())
+    assert copy.bn_position == "after"
+    np.testing.assert_array_equal(copy.forward(x), model.forward(x))
+    other = MLP((4, 3, 2), use_bn=True, norm_layer=lambda d: type("Norm", (), {
+        "gamma": np.ones(d), "beta": np.zeros(d)})())
+    with pytest.raises(TypeError, match="BatchNorm1d"):
+        eg.clone_mlp(other)
 
 
 def frozen_inputs(rng, n=5, d=4):

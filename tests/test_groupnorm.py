@@ -138,3 +138,65 @@ def test_backward_needs_its_own_forward_and_a_matching_dout(rng):
     _, cache = groupnorm_forward(x, gamma, beta, 2)
     with pytest.raises(ValueError, match="dout must have shape"):
         groupnorm_backward(dout[:, :2], cache)
+
+
+# ---- GroupNorm1d: the layer for MLP(norm_layer=...) ----
+
+def test_groupnorm1d_is_groupnorm_of_1x1_maps(rng):
+    from bnlib.groupnorm import GroupNorm1d
+    x, gamma, beta = rng.standard_normal((3, 6)), rng.standard_normal(6), rng.standard_normal(6)
+    dout = rng.standard_normal((3, 6))
+    layer = GroupNorm1d(6, num_groups=2)                          # groups of 3 features
+    layer.gamma[...], layer.beta[...] = gamma, beta
+    out = layer.forward(x)
+    expected, cache = groupnorm_forward(x[:, :, None, None], gamma, beta, 2)
+    np.testing.assert_array_equal(out, expected.reshape(3, 6))
+    groups = x.reshape(3, 2, 3)                                   # (N, G, D/G)
+    by_hand = (groups - groups.mean(axis=2, keepdims=True)) / np.sqrt(
+        groups.var(axis=2, keepdims=True) + 1e-5)
+    np.testing.assert_allclose(out, by_hand.reshape(3, 6) * gamma + beta, rtol=1e-12, atol=1e-12)
+    dx = layer.backward(dout)
+    for ours, theirs in zip((dx, layer.dgamma, layer.dbeta),
+                            groupnorm_backward(dout[:, :, None, None], cache)):
+        np.testing.assert_array_equal(ours, theirs.reshape(ours.shape))
+    assert rel_error(dx, numerical_gradient(lambda: layer.forward(x), x, dout)) < GRAD_TOL
+
+
+def test_groupnorm1d_with_one_group_is_layernorm1d_and_has_one_mode(rng):
+    from bnlib.groupnorm import GroupNorm1d
+    from bnlib.layernorm import LayerNorm1d
+    x = rng.standard_normal((4, 6))
+    one_group = GroupNorm1d(6, num_groups=1).forward(x)
+    np.testing.assert_allclose(one_group, LayerNorm1d(6).forward(x), rtol=1e-13, atol=1e-13)
+    layer = GroupNorm1d(6, num_groups=2)
+    training = layer.train().forward(x)
+    np.testing.assert_array_equal(layer.eval().forward(x), training)
+    np.testing.assert_array_equal(layer.forward(x[2:3]), training[2:3])   # a batch of one
+
+
+def test_groupnorm1d_errors():
+    from bnlib.groupnorm import GroupNorm1d
+    with pytest.raises(ValueError, match="not divisible by num_groups=4"):
+        GroupNorm1d(6, num_groups=4)
+    with pytest.raises(ValueError, match="single value"):
+        GroupNorm1d(6, num_groups=6)                              # one feature per group
+    with pytest.raises(TypeError, match="integer"):
+        GroupNorm1d(6, num_groups=2.0)
+    with pytest.raises(RuntimeError, match="before forward"):
+        GroupNorm1d(6, 2).backward(np.ones((2, 6)))
+    with pytest.raises(ValueError, match="x must have shape"):
+        GroupNorm1d(6, 2).forward(np.ones((2, 4)))
+
+
+def test_mlp_with_groupnorm1d_passes_a_gradient_check(rng):
+    from bnlib import MLP
+    from bnlib.groupnorm import GroupNorm1d
+    # groups of 3 features: with 2 per group x_hat would be +-1 and dx almost 0 (see notebook 07)
+    model = MLP((6, 6, 6, 3), use_bn=True, init_std=0.5, rng=rng, dtype=np.float64,
+                norm_layer=lambda d: GroupNorm1d(d, num_groups=2))
+    x, y = rng.standard_normal((3, 6)), np.array([0, 2, 1])
+    model.loss(x, y)
+    grads = {name: g.copy() for name, g in model.grads.items()}
+    for name, param in model.params.items():
+        numeric = numerical_gradient(lambda: model.loss(x, y), param)
+        assert rel_error(grads[name], numeric) < GRAD_TOL, name

@@ -123,3 +123,59 @@ def test_backward_needs_its_own_forward_and_a_matching_dout(rng):
     _, cache = layernorm_forward(x, gamma, beta)
     with pytest.raises(ValueError, match="dout must have shape"):
         layernorm_backward(dout[:, :3], cache)
+
+
+# ---- LayerNorm1d: the layer for MLP(norm_layer=...) ----
+
+def test_layernorm1d_is_the_function_and_stores_its_gradients(rng):
+    from bnlib.layernorm import LayerNorm1d
+    x, gamma, beta, dout = random_problem(rng)
+    layer = LayerNorm1d(5)
+    layer.gamma[...], layer.beta[...] = gamma, beta
+    out = layer.forward(x)
+    expected, cache = layernorm_forward(x, gamma, beta)
+    np.testing.assert_array_equal(out, expected)
+    dx = layer.backward(dout)
+    for ours, theirs in zip((dx, layer.dgamma, layer.dbeta), layernorm_backward(dout, cache)):
+        np.testing.assert_array_equal(ours, theirs)
+    assert rel_error(dx, numerical_gradient(lambda: layer.forward(x), x, dout)) < GRAD_TOL
+
+
+def test_layernorm1d_has_one_mode_reads_gamma_at_call_time_and_takes_one_sample(rng):
+    from bnlib.layernorm import LayerNorm1d
+    x = rng.standard_normal((4, 5))
+    layer = LayerNorm1d(5)
+    training = layer.train().forward(x)
+    np.testing.assert_array_equal(layer.eval().forward(x), training)   # no batch statistics
+    np.testing.assert_array_equal(layer.forward(x[1:2]), training[1:2])
+    storage = np.full(5, 2.0)
+    layer.gamma = storage[:]                 # as MLP does: a view into its own array
+    storage[...] = 3.0
+    np.testing.assert_allclose(layer.forward(x), 3.0 * training)
+
+
+def test_layernorm1d_errors():
+    from bnlib.layernorm import LayerNorm1d
+    with pytest.raises(ValueError, match="at least|>= 2"):
+        LayerNorm1d(1)
+    with pytest.raises(ValueError, match="eps"):
+        LayerNorm1d(4, eps=0.0)
+    with pytest.raises(RuntimeError, match="before forward"):
+        LayerNorm1d(4).backward(np.ones((2, 4)))
+    with pytest.raises(ValueError, match="gamma must have shape"):
+        LayerNorm1d(4).forward(np.ones((2, 3)))
+
+
+def test_mlp_with_layernorm1d_passes_a_gradient_check(rng):
+    # the whole network in float64: every parameter, including LN's gamma and beta
+    from bnlib import MLP
+    from bnlib.layernorm import LayerNorm1d
+    model = MLP((6, 5, 4, 3), use_bn=True, init_std=0.5, rng=rng, dtype=np.float64,
+                norm_layer=lambda d: LayerNorm1d(d))
+    x, y = rng.standard_normal((4, 6)), np.array([0, 2, 1, 2])
+    model.loss(x, y)
+    grads = {name: g.copy() for name, g in model.grads.items()}
+    assert set(grads) == {"W1", "gamma1", "beta1", "W2", "gamma2", "beta2", "W3", "b3"}
+    for name, param in model.params.items():
+        numeric = numerical_gradient(lambda: model.loss(x, y), param)
+        assert rel_error(grads[name], numeric) < GRAD_TOL, name

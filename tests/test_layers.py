@@ -98,3 +98,8 @@ def test_softmax_cross_entropy_rejects_labels_out_of_range():
         softmax_cross_entropy(np.zeros((2, 3)), np.array([0, 3]))
     with pytest.raises(ValueError, match=r"\[0, 3\)"):
         softmax_cross_entropy(np.zeros((2, 3)), np.array([-1, 2]))
+
+
+@pytest.mark.parametrize("z", [0.3, np.float32(0.3), np.array(0.3), [0.3]])
+def test_sigmoid_accepts_scalars_and_lists(z):
+    np.testing.assert_allclose(sigmoid(z), 1 / (1 + np.exp(-0.3)), rtol=1e-6)

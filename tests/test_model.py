@@ -1,8 +1,10 @@
-"""Tests for bnlib/model.py: the MLP's gradients (with and without BN) and SGD."""
+"""Tests for bnlib/model.py: MLP gradients (no BN, BN before or after the nonlinearity), SGD."""
 import numpy as np
 import pytest
 
-from bnlib import MLP, SGD, numerical_gradient, rel_error
+from bnlib import (MLP, SGD, LayerNorm1d, batchnorm_eval_forward, batchnorm_forward,
+                   layernorm_forward, numerical_gradient, rel_error, relu_forward, sigmoid)
+from bnlib.model import BN_POSITIONS
 
 GRAD_TOL = 1e-7  # float64 central differences: see tests/test_batchnorm.py
 
@@ -20,6 +22,77 @@ def test_mlp_gradients_match_central_differences(rng, use_bn, activation):
     analytic = {name: g.copy() for name, g in model.grads.items()}  # loss() overwrites grads
     for name, p in model.params.items():
         numeric = numerical_gradient(lambda: model.loss(x, y), p)
+        assert rel_error(analytic[name], numeric) < GRAD_TOL, name
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "relu"])
+def test_bn_after_the_nonlinearity_gradients_match_central_differences(rng, activation):
+    model = MLP((5, 4, 3, 3), use_bn=True, bn_position="after", activation=activation,
+                init_std=0.8, rng=rng, dtype=np.float64)
+    for name, p in model.params.items():       # move gamma, beta, b away from 1, 0, 0
+        if name.startswith(("gamma", "beta", "b")):
+            p += 0.3 * rng.standard_normal(p.shape)
+    x, y = rng.standard_normal((7, 5)), rng.integers(0, 3, 7)
+    model.loss(x, y)
+    if activation == "relu":   # a kink at 0, where central differences (steps of ~1e-5) fail
+        assert min(np.abs(z).min() for z in model.pre_activations) > 1e-4
+    analytic = {name: g.copy() for name, g in model.grads.items()}  # loss() overwrites grads
+    assert {"b1", "gamma1", "b2", "beta2"} <= analytic.keys()
+    for name, p in model.params.items():
+        numeric = numerical_gradient(lambda: model.loss(x, y), p)
+        assert rel_error(analytic[name], numeric) < GRAD_TOL, name
+
+
+def test_bn_after_keeps_the_hidden_bias():
+    model = MLP((4, 3, 3, 2), use_bn=True, bn_position="after")
+    assert list(model.params) == ["W1", "b1", "gamma1", "beta1", "W2", "b2", "gamma2", "beta2",
+                                  "W3", "b3"]
+    assert model.params["gamma2"] is model.bns[1].gamma
+
+
+@pytest.mark.parametrize("activation, act", [("sigmoid", sigmoid),
+                                             ("relu", lambda z: relu_forward(z)[0])])
+def test_bn_after_computes_bn_of_the_nonlinearity_output(rng, activation, act):
+    """Training and evaluation mode against the layers composed by hand, in float64."""
+    model = MLP((5, 4, 3, 3), use_bn=True, bn_position="after", activation=activation,
+                init_std=0.8, rng=rng, dtype=np.float64)
+    p, x = model.params, rng.standard_normal((10, 5))
+    for name in ("b1", "b2", "gamma1", "beta2"):
+        p[name] += rng.standard_normal(p[name].shape)
+    logits = model.forward(x)
+    z1 = x @ p["W1"] + p["b1"]                                         # (N, 4)
+    h1, _ = batchnorm_forward(act(z1), p["gamma1"], p["beta1"])
+    z2 = h1 @ p["W2"] + p["b2"]                                        # (N, 3)
+    h2, _ = batchnorm_forward(act(z2), p["gamma2"], p["beta2"])
+    np.testing.assert_allclose(model.pre_activations[0], z1, rtol=1e-13)  # act's input
+    np.testing.assert_allclose(model.pre_activations[1], z2, rtol=1e-12)
+    np.testing.assert_allclose(logits, h2 @ p["W3"] + p["b3"], rtol=1e-12, atol=1e-14)
+    bn1, bn2 = model.bns
+    model.eval()
+    h1 = batchnorm_eval_forward(act(z1), p["gamma1"], p["beta1"], bn1.running_mean,
+                                bn1.running_var)
+    h2 = batchnorm_eval_forward(act(h1 @ p["W2"] + p["b2"]), p["gamma2"], p["beta2"],
+                                bn2.running_mean, bn2.running_var)
+    np.testing.assert_allclose(model.forward(x), h2 @ p["W3"] + p["b3"], rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("bn_position", BN_POSITIONS)
+def test_norm_layer_works_at_both_positions(rng, bn_position):
+    model = MLP((5, 4, 3), use_bn=True, bn_position=bn_position, init_std=0.8, rng=rng,
+                dtype=np.float64, norm_layer=lambda d: LayerNorm1d(d, dtype=np.float64))
+    p, x = model.params, rng.standard_normal((6, 5))
+    p["gamma1"] += rng.standard_normal(4)
+    logits = model.forward(x)
+    if bn_position == "before":
+        h1 = sigmoid(layernorm_forward(x @ p["W1"], p["gamma1"], p["beta1"])[0])
+    else:
+        h1 = layernorm_forward(sigmoid(x @ p["W1"] + p["b1"]), p["gamma1"], p["beta1"])[0]
+    np.testing.assert_allclose(logits, h1 @ p["W2"] + p["b2"], rtol=1e-12, atol=1e-14)
+    y = rng.integers(0, 3, 6)
+    model.loss(x, y)
+    analytic = {name: g.copy() for name, g in model.grads.items()}
+    for name, param in model.params.items():
+        numeric = numerical_gradient(lambda: model.loss(x, y), param)
         assert rel_error(analytic[name], numeric) < GRAD_TOL, name
 
 
@@ -57,6 +130,8 @@ def test_mlp_rejects_bad_settings():
         MLP((4, 2), activation="tanhh")
     with pytest.raises(ValueError, match="sizes"):
         MLP((4,))
+    with pytest.raises(ValueError, match="bn_position"):
+        MLP((4, 3, 2), use_bn=True, bn_position="between")
 
 
 def test_params_and_grads_are_views_of_one_flat_array(rng):
@@ -83,9 +158,10 @@ def test_sgd_on_the_flat_arrays_equals_sgd_on_the_dicts(rng):
         np.testing.assert_allclose(models[0].params[name], models[1].params[name], rtol=1e-14)
 
 
-def test_reused_buffers_do_not_leak_between_passes(rng):
+@pytest.mark.parametrize("bn_position", BN_POSITIONS)
+def test_reused_buffers_do_not_leak_between_passes(rng, bn_position):
     """Passes with other batch sizes in between leave a pass over the same data unchanged."""
-    model = MLP((5, 4, 4, 3), use_bn=True, rng=rng, dtype=np.float64)
+    model = MLP((5, 4, 4, 3), use_bn=True, rng=rng, dtype=np.float64, bn_position=bn_position)
     x, y = rng.standard_normal((8, 5)), rng.integers(0, 3, 8)
     logits = model.forward(x)
     loss = model.loss(x, y)
@@ -119,3 +195,37 @@ def test_mlp_rejects_bad_input_and_a_backward_before_forward(rng):
         MLP((5, 3), dtype=np.int64)
     with pytest.raises(ValueError, match="same names"):
         SGD({"w": np.zeros(2)}, {"v": np.zeros(2)}, lr=0.1)
+
+
+def test_bn_after_matches_torch(rng):
+    """Optional oracle (skipped without torch): Linear -> act -> BatchNorm1d per hidden layer.
+
+    Both sides compute in float64; 1e-12 relative is exact semantics up to summation order
+    (see tests/test_batchnorm_torch.py).
+    """
+    torch = pytest.importorskip("torch")
+    ours = MLP((6, 5, 4, 3), use_bn=True, bn_position="after", activation="relu",
+               init_std=0.5, rng=rng, dtype=np.float64)
+    for name in ("b1", "b2", "b3"):
+        ours.params[name] += rng.standard_normal(ours.params[name].shape)
+    linears = []
+    for k in (1, 2, 3):
+        W, b = ours.params[f"W{k}"], ours.params[f"b{k}"]
+        linear = torch.nn.Linear(*W.shape).double()
+        linear.weight.data, linear.bias.data = torch.tensor(W.T.copy()), torch.tensor(b.copy())
+        linears.append(linear)
+    net = torch.nn.Sequential(linears[0], torch.nn.ReLU(), torch.nn.BatchNorm1d(5).double(),
+                              linears[1], torch.nn.ReLU(), torch.nn.BatchNorm1d(4).double(),
+                              linears[2])
+    x, y = rng.standard_normal((9, 6)), rng.integers(0, 3, 9)
+    loss = torch.nn.functional.cross_entropy(net(torch.tensor(x)), torch.tensor(y))
+    loss.backward()
+    assert ours.loss(x, y) == pytest.approx(loss.item(), rel=1e-12)
+    theirs = {"W1": linears[0].weight.grad.T, "b1": linears[0].bias.grad,
+              "gamma1": net[2].weight.grad, "beta2": net[5].bias.grad,
+              "W3": linears[2].weight.grad.T, "b2": linears[1].bias.grad}
+    for name, grad in theirs.items():
+        grad = grad.numpy()
+        np.testing.assert_allclose(ours.grads[name], grad, rtol=1e-12,
+                                   atol=1e-12 * np.abs(grad).max(), err_msg=name)
+    np.testing.assert_allclose(ours.bns[1].running_var, net[5].running_var.numpy(), rtol=1e-12)

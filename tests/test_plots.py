@@ -399,3 +399,138 @@ def test_eval_gap_pictures_read_the_saved_run(tmp_path):
         np.testing.assert_allclose(axes[0].lines[0].get_ydata(), [0.2, 0.1])
     finally:
         plt.close(fig)
+
+
+def _fake_batch_size_result():
+    runs = []
+    for seed, shift in ((0, 0.0), (1, 0.02)):
+        for b, accs in ((2, (0.5, 0.9, 0.3)), (32, (0.9, 0.85, 0.88))):
+            for norm, acc in zip(("batch", "layer", "group"), accs):
+                runs.append(dict(norm=norm, batch_size=b, seed=seed, steps=10, lr=0.1,
+                                 test_acc=acc + shift,
+                                 train_mode_acc=acc + shift - 0.2 if norm == "batch" else None))
+    runs.append(dict(norm="group", batch_size=32, seed=2, test_acc=None, train_mode_acc=None,
+                     diverged="the training loss became nan at step 3"))
+    return {"config": {"norms": ["batch", "layer", "group"], "batch_sizes": [2, 32],
+                       "examples": 640}, "runs": runs}
+
+
+def test_batch_size_plot_draws_the_mean_of_each_norm_and_the_papers_numbers():
+    from bnlib.batch_size import PAPER_WU_HE
+    fig, axes = plots.plot_batch_size(_fake_batch_size_result(), paper=PAPER_WU_HE)
+    try:
+        lines = {line.get_label(): line for line in axes[0].lines}
+        # test error in %, mean over the seeds
+        np.testing.assert_allclose(lines["batch norm"].get_ydata(), [49, 9])
+        np.testing.assert_allclose(lines["batch norm, training mode"].get_ydata(), [69, 29])
+        np.testing.assert_allclose(lines["group norm"].get_ydata(), [69, 11])  # diverged left out
+        assert axes[0].get_yscale() == "log" and "error" in axes[0].get_ylabel()
+        assert [t.get_text() for t in axes[0].get_xticklabels()] == ["2", "32"]
+        paper = {line.get_label(): line for line in axes[1].lines}
+        np.testing.assert_allclose(paper["batch norm"].get_ydata(), [34.7, 23.6])
+        np.testing.assert_allclose(paper["group norm"].get_ydata(), [24.1, 24.1])
+        assert "(a) ours" in axes[0].get_title() and "Wu & He" in axes[1].get_title()
+        assert "640 examples" in axes[0].get_title()
+        assert [t.get_text() for t in fig.legends[0].get_texts()][:2] == ["batch norm",
+                                                                        "batch norm, training mode"]
+    finally:
+        plt.close(fig)
+    fig, axes = plots.plot_batch_size(_fake_batch_size_result())
+    try:
+        assert len(axes) == 1                                     # no paper: one panel
+    finally:
+        plt.close(fig)
+
+
+def test_batch_size_picture_reads_the_saved_run(tmp_path):
+    import json
+    path = tmp_path / "batch_size.json"
+    path.write_text(json.dumps(_fake_batch_size_result()))
+    fig, axes = plots.batch_size_picture(path)
+    try:
+        assert len(axes) == 2 and len(axes[0].lines) == 4        # 3 norms + BN training mode
+    finally:
+        plt.close(fig)
+
+
+def test_two_modes_plot_shows_both_histograms(rng):
+    train_mode = rng.choice([-1.0, 1.0], (50, 4))
+    eval_mode = rng.standard_normal((50, 4))
+    fig, axes = plots.plot_two_modes(train_mode, eval_mode, batch_size=2)
+    try:
+        heights = [p.get_height() for p in axes[0].patches]
+        assert sum(h > 0 for h in heights) == 2                    # two spikes, at -1 and +1
+        assert sum(p.get_height() > 0 for p in axes[1].patches) > 5
+        assert "batches of 2" in axes[0].get_title()
+    finally:
+        plt.close(fig)
+
+
+def test_gradient_spread_plot_has_one_histogram_and_median_per_batch_size(rng):
+    values = {2: 10.0 ** rng.uniform(-6, 2, 300), 64: 10.0 ** rng.uniform(-1, 1, 300)}
+    fig, ax = plots.plot_gradient_spread(values)
+    try:
+        assert [t.get_text() for t in ax.get_legend().get_texts()] == ["batch of 2",
+                                                                        "batch of 64"]
+        medians = sorted(line.get_xdata()[0] for line in ax.lines)
+        np.testing.assert_allclose(medians, sorted(np.median(v) for v in values.values()))
+        assert ax.get_xscale() == "log"
+    finally:
+        plt.close(fig)
+
+
+def _noisy_result(rng, records=4, units=3):
+    """A synthetic `run_noisy_comparison` result (no training)."""
+    runs = {}
+    for name in ("plain", "bn", "noisy"):
+        mean, std = rng.normal(size=(records, units)), rng.uniform(0.5, 1.5, (records, units))
+        runs[name] = {"step": list(range(0, 100 * records, 100)),
+                      "test_acc": rng.uniform(0.1, 0.9, records).tolist(),
+                      "mean": mean.tolist(), "std": std.tolist(),
+                      "shift": bnlib.distribution_shift(mean, std).tolist()}
+    return {"layer": 3, "runs": runs}
+
+
+def test_noisy_comparison_plot_draws_accuracy_and_shift_per_network(rng):
+    result = _noisy_result(rng)
+    fig, axes = plots.plot_noisy_comparison(result)
+    try:
+        assert len(axes[0].lines) == 3 and len(axes[1].lines) == 3
+        np.testing.assert_allclose(axes[1].lines[2].get_ydata(), result["runs"]["noisy"]["shift"])
+        np.testing.assert_array_equal(axes[1].lines[0].get_xdata(), [100, 200, 300])
+        assert axes[1].get_yscale() == "log" and "layer 3" in axes[1].get_title()
+        assert [t.get_text() for t in axes[0].get_legend().get_texts()] == [
+            "without BN", "with BN", "noisy BN"]
+    finally:
+        plt.close(fig)
+
+
+def test_unit_input_plot_shows_the_chosen_unit_of_each_network(rng):
+    result = _noisy_result(rng)
+    fig, axes = plots.plot_unit_input(result, unit=2)
+    try:
+        assert [ax.get_title() for ax in axes] == ["without BN", "with BN", "noisy BN"]
+        np.testing.assert_allclose(axes[1].lines[0].get_ydata(),
+                                   np.array(result["runs"]["bn"]["mean"])[:, 2])
+        assert "unit 2, layer 3" in axes[0].get_ylabel()
+    finally:
+        plt.close(fig)
+
+
+def test_landscape_plot_draws_both_networks_per_scale():
+    def run(offset):
+        points = [[{"loss0": 2.0, "loss": [2.0 - offset * k for k in range(1, 4)],
+                    "grad_change": [offset * k for k in range(1, 4)]}] for _ in range(2)]
+        return {"step": [0, 100], "multiples": [0.5, 1.0, 1.5], "points": points}
+    result = {"which": "hidden", "runs": {"0.05": {"plain": run(0.01), "bn": run(0.1)},
+                                          "0.5": {"plain": run(0.2), "bn": run(0.02)}}}
+    fig, axes = plots.plot_landscape(result, record=1)
+    try:
+        assert axes.shape == (2, 2)
+        assert axes[0, 1].get_title() == "initial weight std 0.5, at step 100"
+        np.testing.assert_allclose(axes[0, 0].lines[1].get_ydata(), [-0.1, -0.2, -0.3])
+        np.testing.assert_allclose(axes[1, 1].lines[0].get_ydata(), [0.2, 0.4, 0.6])
+        np.testing.assert_array_equal(axes[1, 0].lines[0].get_xdata(), [0.5, 1.0, 1.5])
+        assert axes[1, 0].get_yscale() == "log"
+    finally:
+        plt.close(fig)

@@ -17,7 +17,12 @@ RUN_KEYS = {"step", "test_acc", "p15", "p50", "p85", "seconds"}
 def test_list_names_the_experiments(capsys):
     assert main(["--list"]) == 0
     names = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
-    assert names == ["fig1", "sweep"]
+    assert names == ["fig1", "sweep", "noisy_bn", "landscape", "batchsize", "eval_gap", "placement"]
+
+
+def test_every_experiment_resolves_to_a_function_and_a_description():
+    for name, (function, description) in reproduce.all_experiments().items():
+        assert callable(function) and isinstance(description, str) and description, name
 
 
 def test_sweep_command_writes_its_files(tmp_path, capsys, monkeypatch):
