@@ -25,9 +25,11 @@ $(STAMP): requirements.txt pyproject.toml
 
 venv: $(STAMP)
 
-# A fresh random token every start (never empty), loopback only.
+# A fresh random token every start (never empty), loopback only. Jupyter refuses to run as
+# root unless told to; containers and CI machines often are root, so say it only then.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: $(STAMP)
-	MPLBACKEND= $(VENV)/bin/jupyter lab $(FIRST) --ServerApp.ip=127.0.0.1 \
+	MPLBACKEND= $(VENV)/bin/jupyter lab $(FIRST) --ServerApp.ip=127.0.0.1 $(ALLOW_ROOT) \
 		--IdentityProvider.token="$$($(PY) -c 'import secrets; print(secrets.token_hex(24))')"
 
 # Notebooks and tests run with one BLAS thread: their matrices are small (threads cost more than
