@@ -20,7 +20,6 @@ Notebook 07 runs a small budget; `batch_size_experiment(args)` the full one from
 line (`python -m bnlib.reproduce batchsize`, once registered in bnlib/reproduce.py).
 """
 import dataclasses
-import json
 import math
 import time
 from pathlib import Path
@@ -272,14 +271,10 @@ def normalized_in_both_modes(model, x, batch_size, layer=0, rng=None):
 def save_batch_size(result, out):
     """Write batch_size.json and batch_size.png into the folder `out`; return their paths."""
     from . import plots          # matplotlib is only needed here
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    json_path, png_path = out / "batch_size.json", out / "batch_size.png"
-    json_path.write_text(json.dumps(result, indent=1) + "\n")
+    from .reproduce import write_json
     fig, _ = plots.plot_batch_size(result, paper=PAPER_WU_HE)
-    fig.savefig(png_path, dpi=110, bbox_inches="tight")
-    plots.plt.close(fig)
-    return json_path, png_path
+    return (write_json(result, Path(out) / "batch_size.json"),
+            plots.save_figure(fig, Path(out) / "batch_size.png"))
 
 
 def batch_size_experiment(args):

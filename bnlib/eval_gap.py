@@ -17,7 +17,6 @@ momentum 0.1 by default). This module measures the gap on the MNIST network of n
 import contextlib
 import dataclasses
 import functools
-import json
 import math
 import time
 from pathlib import Path
@@ -491,6 +490,7 @@ def eval_gap_experiment(args):
     eval_gap.json, eval_gap.png and fine_tuning.png into `args.out`, prints both tables and
     returns 0. args: an argparse.Namespace with steps (None: the default), seed and out."""
     from . import plots          # matplotlib is only needed here
+    from .reproduce import write_json
     config = EvalGapConfig(steps=args.steps or 20000, seed=args.seed)
     data = load_mnist()
     result, model = run_eval_gap(config, data)
@@ -498,13 +498,9 @@ def eval_gap_experiment(args):
                                             eval_every=max(1, FINE_TUNING_STEPS // 10),
                                             seed=args.seed, progress=None)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "eval_gap.json").write_text(json.dumps(result, indent=1) + "\n")
-    for name, draw, value in (("eval_gap.png", plots.plot_eval_gap, result),
-                              ("fine_tuning.png", plots.plot_fine_tuning, result["fine_tuning"])):
-        fig, _ = draw(value)
-        fig.savefig(out / name, dpi=110, bbox_inches="tight")
-        plots.plt.close(fig)
+    write_json(result, out / "eval_gap.json")
+    plots.save_figure(plots.plot_eval_gap(result)[0], out / "eval_gap.png")
+    plots.save_figure(plots.plot_fine_tuning(result["fine_tuning"])[0], out / "fine_tuning.png")
     print(eval_gap_table(result), "", fine_tuning_table(result["fine_tuning"]), sep="\n")
     print(f"time: {result['seconds']:.1f} s for the training run; wrote eval_gap.json, "
           f"eval_gap.png and fine_tuning.png into {out}")

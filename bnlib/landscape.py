@@ -16,7 +16,6 @@ steps are safe. This module measures that on the MNIST network of notebook 05:
 """
 import contextlib
 import dataclasses
-import json
 import math
 from pathlib import Path
 
@@ -300,9 +299,8 @@ def landscape_experiment(args):
     returns 0.
     """
     from . import plots
-    from .reproduce import Fig1Config          # here: reproduce imports this module
+    from .reproduce import Fig1Config, write_json   # here: reproduce imports this module
     out, steps = Path(args.out), args.steps or LANDSCAPE_STEPS
-    out.mkdir(parents=True, exist_ok=True)
     data, config = load_mnist(), Fig1Config(steps=steps, seed=args.seed)
     at_steps = sorted({0, *np.linspace(0, steps, LANDSCAPE_POINTS).astype(int).tolist()})
     results = {which: compare_landscapes(config, data=data, at_steps=at_steps, which=which,
@@ -314,9 +312,7 @@ def landscape_experiment(args):
         print(f"along the gradient of {which} parameters:\n{landscape_table(result)}\n")
     for activation, rows in sweeps.items():
         print(f"test accuracy after {steps} steps:\n{sweep_table(rows)}\n")
-    fig, _ = plots.plot_landscape(results["hidden"])
-    fig.savefig(out / "landscape.png", dpi=110, bbox_inches="tight")
-    plots.plt.close(fig)
-    (out / "landscape.json").write_text(json.dumps({"landscape": results, "sweep": sweeps}) + "\n")
+    plots.save_figure(plots.plot_landscape(results["hidden"])[0], out / "landscape.png")
+    write_json({"landscape": results, "sweep": sweeps}, out / "landscape.json")
     print("wrote", out / "landscape.json", out / "landscape.png")
     return 0

@@ -21,7 +21,6 @@ This module also measures how much a layer's input distribution moves during tra
 - `noisy_bn_experiment(args)`: the same at full scale, for `python -m bnlib.reproduce`.
 """
 import dataclasses
-import json
 import time
 from pathlib import Path
 
@@ -219,18 +218,16 @@ def noisy_bn_experiment(args):
     Writes noisy_bn.json and noisy_bn_std<scale>.png into out, prints the tables; returns 0.
     """
     from . import plots
-    from .reproduce import Fig1Config          # here: reproduce imports this module
+    from .reproduce import Fig1Config, write_json   # here: reproduce imports this module
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     data, results = load_mnist(), {}
     for init_std in NOISY_BN_INIT_STDS:
         config = Fig1Config(steps=args.steps or NOISY_BN_STEPS, eval_every=100,
                             init_std=init_std, seed=args.seed)
         result = results[f"{init_std:g}"] = run_noisy_comparison(config, data)
-        fig, _ = plots.plot_noisy_comparison(result)
-        fig.savefig(out / f"noisy_bn_std{init_std:g}.png", dpi=110, bbox_inches="tight")
-        plots.plt.close(fig)
+        plots.save_figure(plots.plot_noisy_comparison(result)[0],
+                          out / f"noisy_bn_std{init_std:g}.png")
         print(f"initial weight std {init_std:g}, layer {result['layer']}:\n{noisy_table(result)}\n")
-    (out / "noisy_bn.json").write_text(json.dumps(results) + "\n")
+    write_json(results, out / "noisy_bn.json")
     print("wrote", out / "noisy_bn.json", *sorted(out.glob("noisy_bn_std*.png")))
     return 0

@@ -11,7 +11,6 @@ nonlinearities are; notebook 09 runs a small budget of `compare_placements`;
 `placement_experiment` runs the full one from the command line (`python -m bnlib.reproduce
 placement`, once registered in bnlib/reproduce.py's EXPERIMENTS).
 """
-import json
 from pathlib import Path
 
 import numpy as np
@@ -116,18 +115,16 @@ def placement_experiment(args):
     first of three seeds; out: the output folder). Returns the exit code 0.
     """
     from . import plots          # matplotlib is only needed here
+    from .reproduce import write_json
     steps, seeds = args.steps or FULL_STEPS, tuple(range(args.seed, args.seed + 3))
     results = compare_placements(load_mnist(), SETTINGS, seeds=seeds, steps=steps,
                                  progress=print)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     runs = [dict(activation=act, placement=placement, lr=SETTINGS[act], steps=steps, seed=seed,
                  **result) for (act, placement), per_seed in results.items()
             for seed, result in zip(seeds, per_seed)]
-    (out / "placement.json").write_text(json.dumps(runs, indent=1))
-    fig, _ = plots.plot_placement(results, SATURATION_THRESHOLD)
-    fig.savefig(out / "placement.png", dpi=110, bbox_inches="tight")
-    plots.plt.close(fig)
+    write_json(runs, out / "placement.json")
+    plots.save_figure(plots.plot_placement(results, SATURATION_THRESHOLD)[0], out / "placement.png")
     print(placement_table(results))
     print("wrote", out / "placement.json", out / "placement.png")
     return 0

@@ -2,11 +2,22 @@
 
 Every function draws on a new figure and returns (fig, ax) or (fig, axes); none calls show().
 """
+from pathlib import Path
+
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
 from .layers import sigmoid
+
+
+def save_figure(fig, path):
+    """Write `fig` as a PNG at `path` (its folder made if needed), close it; return the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return path
 
 
 def _chain_node(ax, xy, text, color):

@@ -38,6 +38,14 @@ POPULATION_IMAGES = 6000    # 100 minibatches of 60 for Algorithm 2's population
 BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
+def write_json(result, path):
+    """Write an experiment's `result` (JSON-serialisable) to `path`, its folder made if needed."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=1) + "\n")
+    return path
+
+
 def experiment(name, description):
     """Decorator: register `function(args)` as the experiment `name` of the command line."""
     def register(function):
@@ -239,14 +247,9 @@ def fig1_table(result):
 def save_fig1(result, out):
     """Write fig1.json and fig1.png (the three panels) into the folder `out`; return their paths."""
     from . import plots          # matplotlib is only needed here
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    json_path, png_path = out / "fig1.json", out / "fig1.png"
-    json_path.write_text(json.dumps(result, indent=1) + "\n")
     fig, _ = plots.plot_fig1(result, paper=PAPER_FIG1)
-    fig.savefig(png_path, dpi=110, bbox_inches="tight")
-    plots.plt.close(fig)
-    return json_path, png_path
+    return (write_json(result, Path(out) / "fig1.json"),
+            plots.save_figure(fig, Path(out) / "fig1.png"))
 
 
 @experiment("fig1", "MNIST, 784-100-100-100-10 sigmoid MLP without and with BN: test accuracy "
@@ -302,11 +305,8 @@ def sweep(args):
     from . import plots
     result = lr_init_sweep(SWEEP_LRS, SWEEP_INIT_STDS, args.steps or 2000, seed=args.seed)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "sweep.json").write_text(json.dumps(result, indent=1) + "\n")
-    fig, _ = plots.plot_sweep(result)
-    fig.savefig(out / "sweep.png", dpi=110, bbox_inches="tight")
-    plots.plt.close(fig)
+    write_json(result, out / "sweep.json")
+    plots.save_figure(plots.plot_sweep(result)[0], out / "sweep.png")
     print(f"test accuracy after {result['steps']} steps (rows: initial std; columns: lr "
           f"{', '.join(f'{lr:g}' for lr in result['lr'])})")
     for name in NETWORKS:

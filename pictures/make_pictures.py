@@ -27,8 +27,7 @@ PICTURES = {
 def main():
     for name, draw in PICTURES.items():
         fig, _ = draw()
-        fig.savefig(HERE / name, dpi=110, bbox_inches="tight")
-        print("wrote", HERE / name)
+        print("wrote", plots.save_figure(fig, HERE / name))
 
 
 if __name__ == "__main__":
