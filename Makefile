@@ -56,6 +56,7 @@ pictures: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_batchnorm.py
+	$(PY) benchmarks/bench_step.py
 	$(PY) benchmarks/bench_fig1.py
 
 # Teachers: the solution-free edition (### BEGIN/END SOLUTION regions become stubs) and the site.

@@ -25,6 +25,7 @@ import time
 import numpy as np
 
 from bnlib import BatchNorm1d, batchnorm_backward, batchnorm_backward_staged, batchnorm_forward
+from tables import table  # benchmarks/tables.py, beside this script
 
 SHAPES = [(60, 100), (64, 256), (256, 1024), (1024, 4096)]  # (60, 100): the MNIST experiment
 DTYPES = [np.float32, np.float64]
@@ -223,15 +224,6 @@ def target_lines(rows):
         verdict = f"{value:.2f}x: {'met' if value >= least else 'MISSED'}"
         lines.append(f"staged/closed >= {least}x at {shape} {dt.__name__}: {verdict}")
     return lines
-
-
-def table(header, body, markdown):
-    """Lines of a table: markdown, or plain text with aligned columns."""
-    if markdown:
-        lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-        return lines + ["| " + " | ".join(row) + " |" for row in body]
-    widths = [max(len(row[k]) for row in [header] + body) for k in range(len(header))]
-    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)) for row in [header] + body]
 
 
 def table_body(rows, missing):

@@ -55,6 +55,7 @@ import numpy as np  # noqa: E402
 from bnlib import load_mnist  # noqa: E402
 from bnlib.reproduce import Fig1Config, record_steps, run_fig1  # noqa: E402
 from bnlib.train import PERCENTILES  # noqa: E402
+from tables import table  # noqa: E402  (benchmarks/tables.py, beside this script)
 
 
 def import_torch(wanted, threads):
@@ -167,14 +168,7 @@ def print_table(times, accuracies, steps, markdown, with_torch):
         ratio = f"{torch_median / median:.2f}x" if with_torch else "-"
         rows.append([side, f"{median:.1f}", f"{min(values):.1f} to {max(values):.1f}", ratio,
                      f"{accuracies[side]['plain']:.4f}", f"{accuracies[side]['bn']:.4f}"])
-    if markdown:
-        print("| " + " | ".join(header) + " |\n|" + "---|" * len(header))
-        for row in rows:
-            print("| " + " | ".join(row) + " |")
-    else:
-        widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
-        for row in [header] + rows:
-            print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)))
+    print("\n".join(table(header, rows, markdown)))
     print(f"\nmachine: {os.cpu_count()} cores, load average now {load[0]:.2f} / {load[1]:.2f} / "
           f"{load[2]:.2f} (1 / 5 / 15 min); numpy BLAS threads here: "
           f"{os.environ.get('OPENBLAS_NUM_THREADS')}")

@@ -12,6 +12,7 @@ Conventions (Ioffe & Szegedy 2015, and `torch.nn.BatchNorm1d`, which we match ex
   Algorithm 2, while the normalisation itself uses the biased one.
 - Evaluation mode normalises with the running statistics, so any batch size works, even 1.
 """
+import functools
 from typing import NamedTuple
 
 import numpy as np
@@ -50,6 +51,15 @@ def _check_params(x, gamma, beta, eps):
 GEMV_MAX_SIZE = 256 * 1024
 
 
+@functools.lru_cache(maxsize=32)
+def _filled(n, value, dtype):
+    """A read-only vector of n copies of `value`, made once: a network asks for the same few
+    (ones and 1/N for its batch size) at every step."""
+    vector = np.full(n, value, dtype)
+    vector.flags.writeable = False
+    return vector
+
+
 def _column_mean(a):
     """Mean of `a` (N, D) over the batch, (D,), in one pass over `a`.
 
@@ -59,14 +69,14 @@ def _column_mean(a):
     n = a.shape[0]
     if a.size > GEMV_MAX_SIZE:
         return a.mean(axis=0)
-    return np.full(n, 1.0 / n, a.dtype) @ a
+    return _filled(n, 1.0 / n, a.dtype) @ a
 
 
 def _column_sum(a):
     """Sum of `a` (N, D) over the batch, (D,): the gemv ones @ a, or a.sum(axis=0) if large."""
     if a.size > GEMV_MAX_SIZE:
         return a.sum(axis=0)
-    return np.ones(a.shape[0], a.dtype) @ a
+    return _filled(a.shape[0], 1.0, a.dtype) @ a
 
 
 def batch_statistics(x):

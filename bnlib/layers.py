@@ -32,18 +32,18 @@ def affine_forward(x, W, b=None, out=None):
     return out, (x, W)
 
 
-def affine_backward(dout, cache, need_dx=True, out=None):
+def affine_backward(dout, cache, need_dx=True, out=None, need_db=True):
     """Backward of `affine_forward`. Returns (dx (N, D_in), dW (D_in, D_out), db (D_out,)).
 
-    db is returned even for a layer without bias (it is then simply not used). With
-    need_dx=False, dx is None: a network's first layer needs no gradient for its input.
-    out: optional tuple of buffers (dx, dW, db) to write into; any of them may be None.
+    With need_dx=False, dx is None: a network's first layer needs no gradient for its input.
+    With need_db=False, db is None: a layer without bias (say, one followed by batch norm)
+    needs none. out: optional tuple of buffers (dx, dW, db) to write into; any may be None.
     """
     x, W = cache
     dx_out, dW_out, db_out = (None, None, None) if out is None else out
     dx = np.matmul(dout, W.T, out=dx_out) if need_dx else None     # (N, D_in)
     dW = np.matmul(x.T, dout, out=dW_out)                           # (D_in, D_out)
-    db = np.add.reduce(dout, axis=0, out=db_out)                    # (D_out,) sum over the batch
+    db = np.add.reduce(dout, axis=0, out=db_out) if need_db else None   # (D_out,) batch sum
     return dx, dW, db
 
 

@@ -123,7 +123,7 @@ class MLP:
             widths = self.sizes[1:-1]
             buffers = lambda: [np.empty((n, d), self.dtype) for d in widths]   # (N, width)
             self._workspaces[n] = {"z": buffers(), "h": buffers(), "dh": buffers(),
-                                   "dz": buffers(), "db": [np.empty(d, self.dtype) for d in widths],
+                                   "dz": buffers(),
                                    "logits": np.empty((n, self.sizes[-1]), self.dtype)}
         return self._workspaces[n]
 
@@ -184,9 +184,10 @@ class MLP:
             dz = act_backward(dh, act_caches[k - 1], out=ws["dz"][k - 1])   # (N, width)
             if self._bn_before:
                 dz = self._bn_backward(k, dz)
-            db = ws["db"][k - 1] if self._bn_before else g[f"b{k}"]   # BN before: no bias
             dh, _, _ = affine_backward(dz, (inputs[k - 1], p[f"W{k}"]), need_dx=k > 1,
-                                       out=(ws["dh"][k - 2] if k > 1 else None, g[f"W{k}"], db))
+                                       need_db=not self._bn_before,   # BN before: no bias
+                                       out=(ws["dh"][k - 2] if k > 1 else None, g[f"W{k}"],
+                                            g.get(f"b{k}")))
 
     def _bn_backward(self, k, dout):
         """Backward through hidden layer k's BN: stores dgamma_k, dbeta_k; returns dx (N, width)."""

@@ -92,9 +92,10 @@ def run_network(use_bn, config, data=None, progress=None, on_record=None):
     progress and on_record are passed to `train`.
     Returns a dict of lists with one entry per evaluation: "step", "test_acc", "p15", "p50",
     "p85" (percentiles over the test set of the input of sigmoid `config.unit` of the last
-    hidden layer), "loss" (minibatch loss, None at step 0), "grad_norms" (one per hidden
-    layer), and "seconds", the wall time of the training. For a given seed both networks get
-    the same initial weights and see the same minibatches.
+    hidden layer), "p50_units" (the median of every last-layer sigmoid's input, to see how
+    typical the followed one is), "loss" (minibatch loss, None at step 0), "grad_norms" (one
+    per hidden layer), and "seconds", the wall time of the training. For a given seed both
+    networks get the same initial weights and see the same minibatches.
     """
     if config.inference not in ("population", "running"):
         raise ValueError(f"inference must be 'population' or 'running', got {config.inference!r}")
@@ -107,12 +108,14 @@ def run_network(use_bn, config, data=None, progress=None, on_record=None):
     history = train(model, data, config.steps, config.lr, config.momentum, config.batch_size,
                     eval_every=record_steps(config.steps, config.eval_every),
                     rng=np.random.default_rng(batch_seed), unit=config.unit,
-                    progress=progress, on_record=on_record, population_x=population_x)
+                    progress=progress, on_record=on_record, population_x=population_x,
+                    unit_medians=True)
     seconds = time.perf_counter() - start
     last_layer = np.array([p[-1] for p in history["percentiles"]])   # (records, 3)
     p15, p50, p85 = (_rounded(column) for column in last_layer.T)
     return {"step": history["step"], "test_acc": history["test_acc"],
             "p15": p15, "p50": p50, "p85": p85,
+            "p50_units": [_rounded(medians, 4) for medians in history["unit_medians"]],
             "loss": [None if math.isnan(v) else round(float(v), 6) for v in history["loss"]],
             "grad_norms": [_rounded(norms) for norms in history["grad_norms"]],
             "seconds": round(seconds, 3)}
@@ -226,6 +229,12 @@ def fig1_targets(result):
     return targets
 
 
+def units_within(run, bound=0.3):
+    """(k, width): k of the `width` last-layer sigmoids keep |median input| <= bound all run."""
+    largest = np.abs(np.array(run["p50_units"])).max(axis=0)    # (width,) over the records
+    return int(np.sum(largest <= bound)), len(largest)
+
+
 def fig1_table(result):
     """Text table: this run's test accuracies beside the paper's Fig. 1, then the targets."""
     lines = [f"{'network':<11} {'step':>6} {'this run':>9} {'paper':>6}"]
@@ -238,6 +247,13 @@ def fig1_table(result):
     lines.append("")
     for description, measured, met in fig1_targets(result):
         lines.append(f"{'met   ' if met else 'MISSED'} {description}: {measured:.3f}")
+    if all("p50_units" in result["runs"][name] for name in NETWORKS):   # older results lack it
+        lines.append("\nlast-layer sigmoids whose median input stays within ±0.3 all run:")
+        for name in ("bn", "plain"):
+            k, width = units_within(result["runs"][name])
+            lines.append(f"  {NETWORKS[name] + ':':<11} {k:>3} of {width}" + (
+                f" (the targets above follow unit {result['config'].get('unit', 0)})"
+                if name == "bn" else ""))
     seconds = {name: result["runs"][name]["seconds"] for name in ("plain", "bn")}
     lines.append(f"\ntime: {seconds['plain']:.1f} s without BN, {seconds['bn']:.1f} s with BN, "
                  f"{result['seconds']:.1f} s in all (jobs={result['jobs']})")
@@ -261,6 +277,55 @@ def fig1(args):
     paths = save_fig1(result, args.out)
     print(fig1_table(result))
     print("wrote", *paths)
+    return 0
+
+
+def seed_summary(result):
+    """One row of fig1_seeds: a fig1 result's accuracies, targets and typical-unit counts."""
+    row = {"seed": result["config"]["seed"], "seconds": result["seconds"]}
+    for name in NETWORKS:
+        run = result["runs"][name]
+        row[f"{name}_5000"] = run["test_acc"][run["step"].index(5000)] if 5000 in run["step"] else None
+        row[f"{name}_final"] = run["test_acc"][-1]
+        row[f"{name}_units_within"] = units_within(run)[0]
+    row["targets"] = [[description, round(measured, 4), met]
+                      for description, measured, met in fig1_targets(result)]
+    return row
+
+
+def seeds_table(rows):
+    """Text table of fig1_seeds: one line per seed, then how often each target was met."""
+    number = lambda v, width: f"{'-' if v is None else f'{v:.4f}':>{width}}"
+    median, move = "with BN, max |median input| <= 0.3", "without BN, the percentiles move by > 1.0"
+    lines = [f"{'seed':>4} {'BN 5k':>7} {'plain 5k':>8} {'BN end':>7} {'plain end':>9} "
+             f"{'BN |median|':>11} {'plain move':>10} {'BN units':>8} {'plain units':>11}"]
+    for row in rows:
+        measured = {description: value for description, value, _ in row["targets"]}
+        lines.append(f"{row['seed']:>4} {number(row['bn_5000'], 7)} {number(row['plain_5000'], 8)} "
+                     f"{number(row['bn_final'], 7)} {number(row['plain_final'], 9)} "
+                     f"{measured[median]:>11.3f} {measured[move]:>10.3f} "
+                     f"{row['bn_units_within']:>8} {row['plain_units_within']:>11}")
+    lines.append("(units: how many last-layer sigmoids keep their median input within ±0.3 all run)")
+    lines.append("\ntargets met, over the seeds:")
+    for i, (description, _, _) in enumerate(rows[0]["targets"]):
+        met = sum(row["targets"][i][2] for row in rows)
+        lines.append(f"  {met} of {len(rows)}  {description}")
+    return "\n".join(lines)
+
+
+@experiment("fig1_seeds", "fig1 once per seed (--seeds of them, from --seed): how much its "
+                          "numbers and targets depend on the seed")
+def fig1_seeds(args):
+    """Command-line entry of fig1_seeds: run fig1 per seed, write fig1_seeds.json, print a table."""
+    rows = []
+    for seed in range(args.seed, args.seed + args.seeds):
+        print(f"seed {seed}", flush=True)
+        config = Fig1Config(steps=args.steps or Fig1Config.steps, seed=seed)
+        rows.append(seed_summary(run_fig1(config, jobs=args.jobs)))
+    path = write_json({"steps": args.steps or Fig1Config.steps, "rows": rows},
+                      Path(args.out) / "fig1_seeds.json")
+    print(seeds_table(rows))
+    print("wrote", path)
     return 0
 
 
@@ -346,6 +411,8 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, help="training steps per network (default: the paper's)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--out", default="results", help="output folder (default results/)")
+    parser.add_argument("--seeds", type=int, default=5,
+                        help="fig1_seeds: how many seeds, from --seed on (default 5)")
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
                         help="processes training at once (default: 2 if there are 2 cores)")
     args = parser.parse_args(argv)
@@ -358,6 +425,8 @@ def main(argv=None):
         parser.error(f"unknown experiment {args.name!r}; choose from {', '.join(experiments)}")
     if args.steps is not None and args.steps < 1:
         parser.error(f"--steps must be a positive number of steps, got {args.steps}")
+    if args.seeds < 1:
+        parser.error(f"--seeds must be at least 1, got {args.seeds}")
     return experiments[args.name][0](args)
 
 

@@ -44,7 +44,7 @@ def evaluate(model, x_test, y_test, unit=0):
 
 
 def train(model, data, steps, lr, momentum=0.0, batch_size=60, eval_every=1000, rng=None,
-          unit=0, progress=None, on_record=None, population_x=None):
+          unit=0, progress=None, on_record=None, population_x=None, unit_medians=False):
     """Train `model` with minibatch SGD; record statistics at step 0, every `eval_every` steps
     and at the last step.
 
@@ -59,10 +59,13 @@ def train(model, data, steps, lr, momentum=0.0, batch_size=60, eval_every=1000, 
     - population_x: training inputs (M, D_in). If given, a network with BN is evaluated with
       the population statistics of Algorithm 2 computed on them (`population_statistics`);
       None: with its running averages, as PyTorch does.
+    - unit_medians: also record the median over the test set of the input of *every* unit of
+      the last hidden layer (to see whether the followed unit is typical).
 
     Returns a dict of lists, one entry per record: "step", "test_acc", "loss" (training loss of
-    the minibatch at that step, NaN at step 0), "percentiles" (n_hidden, 3) arrays, and
-    "grad_norms" (one norm per hidden weight matrix).
+    the minibatch at that step, NaN at step 0), "percentiles" (n_hidden, 3) arrays,
+    "grad_norms" (one norm per hidden weight matrix), and with unit_medians "unit_medians"
+    (width of the last hidden layer,) arrays.
     Raises RuntimeError, naming the step, if the loss stops being finite.
     """
     x_train, y_train, x_test, y_test = data
@@ -71,7 +74,8 @@ def train(model, data, steps, lr, momentum=0.0, batch_size=60, eval_every=1000, 
     record_at |= {0, steps}
     optimizer = SGD(model.flat_params, model.flat_grads, lr, momentum)   # one update for all
     batches = minibatches(len(x_train), batch_size, rng)
-    history = {"step": [], "test_acc": [], "loss": [], "percentiles": [], "grad_norms": []}
+    history = {"step": [], "test_acc": [], "loss": [], "percentiles": [], "grad_norms": [],
+               **({"unit_medians": []} if unit_medians else {})}
     loss = float("nan")
     bar = tqdm(total=steps, disable=not (show_progress() if progress is None else progress),
                desc="BN" if model.use_bn else "no BN")
@@ -121,6 +125,8 @@ def population_statistics(model, x):
 def _record(history, model, step, loss, x_test, y_test, unit):
     """Append one record to `history` (see `train`)."""
     accuracy, percentiles = evaluate(model, x_test, y_test, unit)
+    if "unit_medians" in history:   # evaluate's pass over the test set left its inputs here
+        history["unit_medians"].append(np.median(model.pre_activations[-1], axis=0))
     history["step"].append(step)
     history["test_acc"].append(accuracy)
     history["loss"].append(loss)

@@ -17,6 +17,9 @@ def test_affine_gradients(rng):
     for got, var in ((dx, x), (dW, W), (db, b)):
         assert rel_error(got, numerical_gradient(f, var, dout)) < GRAD_TOL
     assert affine_backward(dout, cache, need_dx=False)[0] is None
+    skipped = affine_backward(dout, cache, need_db=False)
+    assert skipped[2] is None
+    np.testing.assert_array_equal(skipped[1], dW)       # the other gradients are unchanged
 
 
 def test_affine_without_bias_and_shape_errors(rng):

@@ -17,7 +17,7 @@ RUN_KEYS = {"step", "test_acc", "p15", "p50", "p85", "seconds"}
 def test_list_names_the_experiments(capsys):
     assert main(["--list"]) == 0
     names = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
-    assert names == ["fig1", "sweep", "noisy_bn", "landscape", "batchsize", "eval_gap", "placement"]
+    assert names == ["fig1", "fig1_seeds", "sweep", "noisy_bn", "landscape", "batchsize", "eval_gap", "placement"]
 
 
 def test_every_experiment_resolves_to_a_function_and_a_description():
@@ -57,6 +57,10 @@ def test_fig1_command_writes_the_json_shape_and_the_png(tmp_path, capsys):
         assert all(isinstance(v, float) for key in ("test_acc", "p15", "p50", "p85") for v in run[key])
         assert isinstance(run["seconds"], float) and run["seconds"] > 0
         assert all(a <= b <= c for a, b, c in zip(run["p15"], run["p50"], run["p85"]))
+        # every last-layer unit's median; the followed unit's is p50 (kept to 4 digits there)
+        assert [len(medians) for medians in run["p50_units"]] == [100, 100]
+        unit = result["config"]["unit"]
+        np.testing.assert_allclose([m[unit] for m in run["p50_units"]], run["p50"], rtol=1e-3)
     assert (tmp_path / "fig1.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     out = capsys.readouterr().out
     assert "with BN" in out and "without BN" in out and "fig1.json" in out
@@ -125,6 +129,17 @@ def test_table_puts_the_papers_numbers_beside_ours():
     assert "0.9600" in table and "MISSED" not in table
 
 
+def test_units_within_counts_the_units_that_never_leave_the_band():
+    result = _synthetic_result([0.1, 0.96, 0.98], [0.1, 0.8, 0.97], [0.0, 0.2, -0.1], [0.0, -1.5, -2.0])
+    # three records of three units: unit 0 stays inside, unit 1 leaves once, unit 2 sits on 0.3
+    result["runs"]["bn"]["p50_units"] = [[0.0, 0.1, 0.3], [0.2, -0.31, -0.3], [-0.1, 0.0, 0.0]]
+    result["runs"]["plain"]["p50_units"] = [[0.0, 0.0, 0.0], [1.0, 0.5, -2.0], [2.0, 0.1, -3.0]]
+    assert reproduce.units_within(result["runs"]["bn"]) == (2, 3)
+    assert reproduce.units_within(result["runs"]["plain"]) == (0, 3)
+    table = fig1_table(result)
+    assert "with BN:      2 of 3" in table and "without BN:   0 of 3" in table
+
+
 @pytest.fixture(scope="module")
 def mnist_small():
     """The first 2,000 training and 1,000 test images of MNIST."""
@@ -141,3 +156,17 @@ def test_population_inference_leaves_training_unchanged(mnist_small):
     assert runs["running"]["p50"] != runs["population"]["p50"]              # other statistics
     with pytest.raises(ValueError, match="inference"):
         run_fig1(Fig1Config(steps=1, inference="exact"), data=mnist_small)
+
+
+def test_fig1_seeds_runs_one_fig1_per_seed_and_counts_the_targets(tmp_path, capsys):
+    argv = ["fig1_seeds", "--steps", "5", "--seed", "2", "--seeds", "2", "--jobs", "1",
+            "--out", str(tmp_path)]
+    assert main(argv) == 0
+    rows = json.loads((tmp_path / "fig1_seeds.json").read_text())["rows"]
+    assert [row["seed"] for row in rows] == [2, 3]
+    # 5 steps: no record at 5,000 and no end-of-training target, only the two median targets
+    assert all(row["bn_5000"] is None and len(row["targets"]) == 2 for row in rows)
+    out = capsys.readouterr().out
+    assert "of 2  with BN, max |median input| <= 0.3" in out
+    with pytest.raises(SystemExit):
+        main(["fig1_seeds", "--seeds", "0"])
