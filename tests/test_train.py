@@ -31,6 +31,17 @@ def test_train_records_and_learns(rng, tiny_data, use_bn):
     assert history["test_acc"][-1] > 0.9 > history["test_acc"][0]
 
 
+def test_unit_medians_follow_every_unit_of_the_last_hidden_layer(rng, tiny_data):
+    model = MLP((8, 16, 5, 3), use_bn=True, init_std=0.3, rng=rng)
+    history = train(model, tiny_data, steps=20, lr=0.5, eval_every=10, rng=rng, progress=False,
+                    unit=2, unit_medians=True)
+    assert [m.shape for m in history["unit_medians"]] == [(5,)] * 3
+    # the followed unit's median is the middle one of its three percentiles
+    for medians, percentiles in zip(history["unit_medians"], history["percentiles"]):
+        np.testing.assert_allclose(medians[2], percentiles[-1][1], rtol=1e-6)
+    assert "unit_medians" not in train(model, tiny_data, steps=2, lr=0.5, rng=rng, progress=False)
+
+
 def test_train_with_explicit_record_steps(rng, tiny_data):
     model = MLP((8, 4, 3), rng=rng)
     history = train(model, tiny_data, steps=30, lr=0.1, eval_every=[5, 7], rng=rng, progress=False)
