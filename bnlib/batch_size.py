@@ -33,6 +33,7 @@ from .eval_gap import (batch_mode_predictions, bn_statistics, load_bn_statistics
 from .groupnorm import GroupNorm1d
 from .layernorm import LayerNorm1d
 from .model import MLP, SGD
+from .reproduce import Fig1Config
 from .train import minibatches, show_progress
 
 NORMS = {"none": "no norm", "batch": "batch norm", "layer": "layer norm", "group": "group norm"}
@@ -60,11 +61,11 @@ class BatchSizeConfig:
     batch_sizes: tuple = BATCH_SIZES
     norms: tuple = tuple(NORMS)
     examples: int = 120_000
-    reference_lr: float = 0.1
-    reference_batch: int = 60
+    reference_lr: float = Fig1Config.lr
+    reference_batch: int = Fig1Config.batch_size
     num_groups: int = 5
-    sizes: tuple = (784, 100, 100, 100, 10)
-    init_std: float = 0.05
+    sizes: tuple = Fig1Config.sizes
+    init_std: float = Fig1Config.init_std
     bn_momentum: float = 0.1
     seeds: tuple = (0, 1, 2)
     train_mode_images: int = 10_000

@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .checks import as_float_array, check_finite, check_positive, check_shape
+from .checks import as_float_array, check_backward, check_finite, check_positive, check_shape
 
 
 class BatchNormCache(NamedTuple):
@@ -135,7 +135,7 @@ def batchnorm_backward(dout, cache):
     Inputs: dout (N, D), the upstream gradient; cache from `batchnorm_forward`.
     Returns (dx (N, D), dgamma (D,), dbeta (D,)).
     """
-    dout, cache = _check_backward(dout, cache)
+    dout = check_backward(dout, cache, BatchNormCache, "batchnorm_forward")
     n, x_hat = dout.shape[0], cache.x_hat
     dbeta = _column_sum(dout)                                  # (D,)
     dgamma = np.einsum("nd,nd->d", dout, x_hat)                # (D,) one pass, no temporary
@@ -164,7 +164,7 @@ def batchnorm_backward_staged(dout, cache):
     Inputs: dout (N, D); cache from `batchnorm_forward`.
     Returns (dx (N, D), dgamma (D,), dbeta (D,)).
     """
-    dout, cache = _check_backward(dout, cache)
+    dout = check_backward(dout, cache, BatchNormCache, "batchnorm_forward")
     n = dout.shape[0]
     x_hat, gamma, inv_std = cache.x_hat, cache.gamma, cache.inv_std
     xc = cache.x - cache.mean                      # recompute the forward node xc
@@ -186,16 +186,6 @@ def batchnorm_backward_staged(dout, cache):
     dmean = -dxc.sum(axis=0)
     dx = dxc + np.ones_like(xc) * dmean / n        # both paths into x
     return dx, dgamma, dbeta
-
-
-def _check_backward(dout, cache):
-    """Validate a backward call: a forward must have run, and dout must match its output."""
-    if not isinstance(cache, BatchNormCache):
-        raise RuntimeError("backward called before forward: pass the cache returned by "
-                           "batchnorm_forward (got {!r})".format(type(cache).__name__))
-    dout = as_float_array(dout, "dout", ndim=2)
-    check_shape(dout, cache.x_hat.shape, "dout")
-    return dout, cache
 
 
 def batchnorm_eval_forward(x, gamma, beta, running_mean, running_var, eps=1e-5):
@@ -224,11 +214,15 @@ class NormLayer:
     """What bnlib's normalisation layers share: gamma (ones) and beta (zeros) per feature,
     dgamma and dbeta after `backward`, and the train()/eval() switch (`training`).
 
-    Subclasses (BatchNorm1d, LayerNorm1d, GroupNorm1d, ...) define forward(x) and
-    backward(dout) -> dx. gamma and beta are read at every call, so a model (bnlib.MLP) may
-    replace them by views of its own arrays.
+    Subclasses (BatchNorm1d, LayerNorm1d, GroupNorm1d, ...) define forward(x), which stores
+    its cache in `_cache`, and _backward(dout, cache) -> (dx, dgamma, dbeta); `backward` is
+    shared. gamma and beta are read at every call, so a model (bnlib.MLP) may replace them by
+    views of its own arrays.
     Inputs: num_features D (at least `min_features`), eps > 0, dtype of gamma and beta.
     """
+
+    # the end of backward's error message when no forward has left a cache to follow
+    missing_forward = "called before forward"
 
     def __init__(self, num_features, eps, dtype, min_features=1):
         if int(num_features) != num_features or num_features < min_features:
@@ -251,6 +245,13 @@ class NormLayer:
         """Switch to evaluation mode; returns self."""
         self.training = False
         return self
+
+    def backward(self, dout):
+        """Backpropagate `dout` (N, D) through the last forward: return dx, store dgamma, dbeta."""
+        if self._cache is None:
+            raise RuntimeError(f"{type(self).__name__}.backward {self.missing_forward}")
+        dx, self.dgamma, self.dbeta = self._backward(dout, self._cache)
+        return dx
 
 
 class BatchNorm1d(NormLayer):
@@ -288,13 +289,9 @@ class BatchNorm1d(NormLayer):
         self.running_var += m * self._cache.var * (n / (n - 1))  # unbiased, as torch stores it
         return out
 
-    def backward(self, dout):
-        """Backpropagate `dout` (N, D) through the last training-mode forward; return dx."""
-        if self._cache is None:
-            raise RuntimeError("BatchNorm1d.backward called without a training-mode forward "
-                               "before it (call train() and forward(x) first)")
-        dx, self.dgamma, self.dbeta = batchnorm_backward(dout, self._cache)
-        return dx
+    missing_forward = ("called without a training-mode forward before it "
+                       "(call train() and forward(x) first)")
+    _backward = staticmethod(batchnorm_backward)
 
     def __repr__(self):
         mode = "train" if self.training else "eval"

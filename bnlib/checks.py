@@ -41,3 +41,19 @@ def check_finite(arr, name, hint=""):
     """Raise ValueError if `arr` holds NaN or infinity (a cheap check on a reduced array)."""
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} is not finite (NaN or infinity in the input?){hint}")
+
+
+def check_backward(dout, cache, cache_type, forward_name, ndim=2,
+                   shape_of=lambda cache: cache.x_hat.shape):
+    """Validate the inputs of a layer's backward; return dout as a float array.
+
+    A forward must have run: `cache` must be the `cache_type` that `forward_name` returns
+    (else RuntimeError), and dout must have `ndim` dimensions and the shape of the forward's
+    output, `shape_of(cache)` (else ValueError).
+    """
+    if not isinstance(cache, cache_type):
+        raise RuntimeError(f"backward called before forward: pass the cache returned by "
+                           f"{forward_name} (got {type(cache).__name__})")
+    dout = as_float_array(dout, "dout", ndim=ndim)
+    check_shape(dout, shape_of(cache), "dout")
+    return dout

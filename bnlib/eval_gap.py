@@ -25,11 +25,12 @@ from typing import NamedTuple
 import numpy as np
 from tqdm.auto import tqdm
 
-from .batchnorm import BatchNorm1d, batchnorm_eval_forward
-from .checks import as_float_array, check_shape
+from .batchnorm import BatchNorm1d, NormLayer, batchnorm_eval_forward
+from .checks import as_float_array, check_backward, check_shape
 from .data import load_mnist
 from .inference import fold_batchnorm, recompute_population_statistics
 from .model import MLP, SGD
+from .reproduce import POPULATION_IMAGES, Fig1Config
 from .train import minibatches, show_progress, train
 
 EVAL_GAP_DESCRIPTION = ("MNIST BN network: running averages (momentum 0.01/0.1/0.5) against "
@@ -52,11 +53,11 @@ class EvalGapConfig:
     steps: int = 2000
     momenta: tuple = (0.01, 0.1, 0.5)
     bn_momentum: float = 0.1
-    lr: float = 0.1
-    init_std: float = 0.05
-    batch_size: int = 60
-    sizes: tuple = (784, 100, 100, 100, 10)
-    population_images: int = 6000
+    lr: float = Fig1Config.lr
+    init_std: float = Fig1Config.init_std
+    batch_size: int = Fig1Config.batch_size
+    sizes: tuple = Fig1Config.sizes
+    population_images: int = POPULATION_IMAGES
     seed: int = 0
 
 
@@ -357,11 +358,7 @@ def frozen_batchnorm_backward(dout, cache):
     Inputs: dout (N, D); cache from `frozen_batchnorm_forward`.
     Returns (dx (N, D), dgamma (D,), dbeta (D,)).
     """
-    if not isinstance(cache, FrozenBatchNormCache):
-        raise RuntimeError("backward called before forward: pass the cache returned by "
-                           f"frozen_batchnorm_forward (got {type(cache).__name__})")
-    dout = as_float_array(dout, "dout", ndim=2)
-    check_shape(dout, cache.x_hat.shape, "dout")
+    dout = check_backward(dout, cache, FrozenBatchNormCache, "frozen_batchnorm_forward")
     dx = dout * (cache.gamma * cache.inv_std)           # (N, D)
     return dx, np.einsum("nd,nd->d", dout, cache.x_hat), dout.sum(axis=0)
 
@@ -389,12 +386,8 @@ class FrozenBatchNorm1d(BatchNorm1d):
                                                     self.running_var, self.eps)
         return out
 
-    def backward(self, dout):
-        """Backpropagate `dout` (N, D) through the last forward; return dx, store dgamma, dbeta."""
-        if self._cache is None:
-            raise RuntimeError("FrozenBatchNorm1d.backward called before forward")
-        dx, self.dgamma, self.dbeta = frozen_batchnorm_backward(dout, self._cache)
-        return dx
+    missing_forward = NormLayer.missing_forward
+    _backward = staticmethod(frozen_batchnorm_backward)
 
     def __repr__(self):
         return f"FrozenBatchNorm1d({self.num_features}, eps={self.eps})"
@@ -455,7 +448,7 @@ def run_fine_tuning(model, data, steps=300, lrs=(0.01, 0.1), eval_every=50, seed
     """
     x_train, y_train, x_test, y_test = data
     shifted = (shift_contrast(x_train), y_train, shift_contrast(x_test), y_test)
-    adapted = recompute_population_statistics(clone_mlp(model), shifted[0][:6000])
+    adapted = recompute_population_statistics(clone_mlp(model), shifted[0][:POPULATION_IMAGES])
     result = {"before": float(np.mean(model.predict(shifted[2]) == y_test)),
               "re-estimated": float(np.mean(adapted.predict(shifted[2]) == y_test)),
               "original": {"before": float(np.mean(model.predict(x_test) == y_test)),

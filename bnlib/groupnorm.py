@@ -15,7 +15,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .batchnorm import NormLayer
-from .checks import as_float_array, check_positive, check_shape
+from .checks import as_float_array, check_backward, check_positive, check_shape
 from .layernorm import RowNormCache, check_affine, normalize_rows, normalize_rows_backward
 
 
@@ -73,11 +73,7 @@ def groupnorm_backward(dout, cache):
     Inputs: dout (N, C, H, W); cache from `groupnorm_forward`.
     Returns (dx (N, C, H, W), dgamma (C,), dbeta (C,)).
     """
-    if not isinstance(cache, GroupNormCache):
-        raise RuntimeError("groupnorm_backward needs the cache returned by groupnorm_forward "
-                           f"(backward before forward?), got {type(cache).__name__}")
-    dout = as_float_array(dout, "dout", ndim=4)
-    check_shape(dout, cache.x_hat.shape, "dout")
+    dout = check_backward(dout, cache, GroupNormCache, "groupnorm_forward", ndim=4)
     dbeta = dout.sum(axis=(0, 2, 3))                              # (C,)
     dgamma = np.einsum("nchw,nchw->c", dout, cache.x_hat)         # (C,)
     dx_hat = dout * cache.gamma.reshape(1, -1, 1, 1)              # (N, C, H, W)
@@ -111,13 +107,12 @@ class GroupNorm1d(NormLayer):
                                              self.num_groups, self.eps)   # (N, D, 1, 1)
         return out.reshape(x.shape)
 
-    def backward(self, dout):
-        """Backpropagate `dout` (N, D) through the last forward; return dx (N, D)."""
-        if self._cache is None:
-            raise RuntimeError("GroupNorm1d.backward called before forward")
+    @staticmethod
+    def _backward(dout, cache):
+        """groupnorm_backward of `dout` (N, D) seen as (N, D, 1, 1): (dx (N, D), dgamma, dbeta)."""
         dout = as_float_array(dout, "dout", ndim=2)
-        dx, self.dgamma, self.dbeta = groupnorm_backward(dout[:, :, None, None], self._cache)
-        return dx.reshape(dout.shape)
+        dx, dgamma, dbeta = groupnorm_backward(dout[:, :, None, None], cache)
+        return dx.reshape(dout.shape), dgamma, dbeta
 
     def __repr__(self):
         return f"GroupNorm1d({self.num_features}, num_groups={self.num_groups}, eps={self.eps})"

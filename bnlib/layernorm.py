@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .batchnorm import NormLayer, batchnorm_backward, batchnorm_forward
-from .checks import as_float_array, check_finite, check_positive, check_shape
+from .checks import as_float_array, check_backward, check_finite, check_positive, check_shape
 
 
 class RowNormCache(NamedTuple):
@@ -89,11 +89,7 @@ def layernorm_backward(dout, cache):
     Inputs: dout (N, D); cache from `layernorm_forward`.
     Returns (dx (N, D), dgamma (D,), dbeta (D,)).
     """
-    if not isinstance(cache, LayerNormCache):
-        raise RuntimeError("layernorm_backward needs the cache returned by layernorm_forward "
-                           f"(backward before forward?), got {type(cache).__name__}")
-    dout = as_float_array(dout, "dout", ndim=2)
-    check_shape(dout, cache.x_hat.shape, "dout")
+    dout = check_backward(dout, cache, LayerNormCache, "layernorm_forward")
     dbeta = dout.sum(axis=0)                                    # (D,)
     dgamma = np.einsum("nd,nd->d", dout, cache.x_hat)           # (D,)
     dx = normalize_rows_backward(dout * cache.gamma, cache.rows)
@@ -119,12 +115,7 @@ class LayerNorm1d(NormLayer):
         out, self._cache = layernorm_forward(x, self.gamma, self.beta, self.eps)
         return out
 
-    def backward(self, dout):
-        """Backpropagate `dout` (N, D) through the last forward; return dx (N, D)."""
-        if self._cache is None:
-            raise RuntimeError("LayerNorm1d.backward called before forward")
-        dx, self.dgamma, self.dbeta = layernorm_backward(dout, self._cache)
-        return dx
+    _backward = staticmethod(layernorm_backward)
 
     def __repr__(self):
         return f"LayerNorm1d({self.num_features}, eps={self.eps})"

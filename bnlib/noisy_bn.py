@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .batchnorm import BatchNorm1d
+from .batchnorm import BatchNorm1d, batchnorm_backward
 from .data import load_mnist
 from .landscape import restored
 from .model import MLP
@@ -89,12 +89,9 @@ class NoisyBatchNorm1d(BatchNorm1d):
         out += shift
         return out
 
-    def backward(self, dout):
-        """Backpropagate `dout` (N, D): multiply by the noise scale s, then BN's backward."""
-        if self.noise is None or self._cache is None:
-            raise RuntimeError("NoisyBatchNorm1d.backward called without a training-mode "
-                               "forward before it (call train() and forward(x) first)")
-        return super().backward(dout * self.noise[0])
+    def _backward(self, dout, cache):
+        """Multiply `dout` (N, D) by the noise scale s, then BN's backward (see `backward`)."""
+        return batchnorm_backward(dout * self.noise[0], cache)
 
     def __repr__(self):
         return "Noisy" + super().__repr__()

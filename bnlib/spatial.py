@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .batchnorm import batchnorm_backward, batchnorm_forward
-from .checks import as_float_array
+from .checks import as_float_array, check_backward
 
 
 class SpatialBatchNormCache(NamedTuple):
@@ -68,13 +68,8 @@ def spatial_batchnorm_backward(dout, cache):
     Returns (dx (N, C, H, W), dgamma (C,), dbeta (C,)), the parameter gradients summed over
     N, H and W.
     """
-    if not isinstance(cache, SpatialBatchNormCache):
-        raise RuntimeError("spatial_batchnorm_backward needs the cache returned by "
-                           "spatial_batchnorm_forward (backward before forward?), "
-                           f"got {type(cache).__name__}")
-    dout = as_float_array(dout, "dout", ndim=4)
-    if dout.shape != cache.shape:
-        raise ValueError(f"dout must have shape {cache.shape}, got {dout.shape}")
+    dout = check_backward(dout, cache, SpatialBatchNormCache, "spatial_batchnorm_forward",
+                          ndim=4, shape_of=lambda cache: cache.shape)
     dx, dgamma, dbeta = batchnorm_backward(to_columns(dout), cache.bn_cache)
     return from_columns(dx, cache.shape), dgamma, dbeta
 

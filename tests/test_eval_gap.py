@@ -8,11 +8,10 @@ import pytest
 
 from bnlib import MLP, SGD, BatchNorm1d, batchnorm_eval_forward, minibatches
 from bnlib import eval_gap as eg
-from bnlib.gradcheck import numerical_gradient, rel_error
+from helpers import assert_layer_gradients, assert_model_gradients
 
 # float64 gradient checks: central differences with h = 1e-5 are accurate to about 1e-10 on
 # these O(1) functions, so the course's bar of 1e-7 relative error has a wide margin.
-GRAD_TOL = 1e-7
 
 
 def small_data(rng, n_train=240, n_test=90, d_in=12, classes=3):
@@ -229,12 +228,8 @@ def test_frozen_forward_equals_evaluation_mode(rng):
 def test_frozen_backward_matches_central_differences(rng):
     x, gamma, beta, mean, var = frozen_inputs(rng)
     dout = rng.standard_normal(x.shape)
-    _, cache = eg.frozen_batchnorm_forward(x, gamma, beta, mean, var)
-    dx, dgamma, dbeta = eg.frozen_batchnorm_backward(dout, cache)
-    forward = lambda: eg.frozen_batchnorm_forward(x, gamma, beta, mean, var)[0]
-    assert rel_error(dx, numerical_gradient(forward, x, dout)) < GRAD_TOL
-    assert rel_error(dgamma, numerical_gradient(forward, gamma, dout)) < GRAD_TOL
-    assert rel_error(dbeta, numerical_gradient(forward, beta, dout)) < GRAD_TOL
+    assert_layer_gradients(lambda: eg.frozen_batchnorm_forward(x, gamma, beta, mean, var),
+                           eg.frozen_batchnorm_backward, dout, (x, gamma, beta))
 
 
 def test_frozen_backward_errors(rng):
@@ -253,11 +248,7 @@ def test_frozen_backward_errors(rng):
 def test_frozen_mlp_gradients_match_central_differences(rng):
     model = eg.freeze_batchnorm(trained_mlp(rng))
     x, y = rng.standard_normal((7, 6)), rng.integers(0, 3, 7)
-    model.loss(x, y)
-    analytic = {name: grad.copy() for name, grad in model.grads.items()}   # loss() overwrites
-    for name in ("W1", "gamma1", "beta2", "W3"):
-        numeric = numerical_gradient(lambda: model.loss(x, y), model.params[name])
-        assert rel_error(analytic[name], numeric) < GRAD_TOL, name
+    assert_model_gradients(model, x, y, names=("W1", "gamma1", "beta2", "W3"))
 
 
 def test_frozen_statistics_stay_put_while_gamma_learns(rng):

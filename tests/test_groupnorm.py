@@ -6,27 +6,20 @@ from hypothesis.extra.numpy import arrays
 
 from bnlib import (groupnorm_backward, groupnorm_forward, layernorm_forward, numerical_gradient,
                    rel_error, spatial_batchnorm_forward)
+from helpers import GRAD_TOL, assert_layer_gradients, assert_model_gradients, random_nchw_problem
 
-GRAD_TOL = 1e-7   # float64 central differences on a small problem: see tests/test_layernorm.py
 SHAPE = (2, 4, 3, 2)   # N, C, H, W; H != W so that a swapped axis cannot go unnoticed
 
 
 def random_problem(rng, shape=SHAPE):
-    x = 3 * rng.standard_normal(shape) + 2
-    c = shape[1]
-    gamma, beta = rng.standard_normal(c) + 1, rng.standard_normal(c)
-    return x, gamma, beta, rng.standard_normal(shape)
+    return random_nchw_problem(rng, shape)
 
 
 @pytest.mark.parametrize("num_groups", [1, 2, 4])
 def test_gradients_match_central_differences(rng, num_groups):
     x, gamma, beta, dout = random_problem(rng)
-    _, cache = groupnorm_forward(x, gamma, beta, num_groups)
-    dx, dgamma, dbeta = groupnorm_backward(dout, cache)
-    f = lambda: groupnorm_forward(x, gamma, beta, num_groups)[0]
-    assert rel_error(dx, numerical_gradient(f, x, dout)) < GRAD_TOL
-    assert rel_error(dgamma, numerical_gradient(f, gamma, dout)) < GRAD_TOL
-    assert rel_error(dbeta, numerical_gradient(f, beta, dout)) < GRAD_TOL
+    assert_layer_gradients(lambda: groupnorm_forward(x, gamma, beta, num_groups),
+                           groupnorm_backward, dout, (x, gamma, beta))
 
 
 def test_forward_is_the_definition(rng):
@@ -195,8 +188,4 @@ def test_mlp_with_groupnorm1d_passes_a_gradient_check(rng):
     model = MLP((6, 6, 6, 3), use_bn=True, init_std=0.5, rng=rng, dtype=np.float64,
                 norm_layer=lambda d: GroupNorm1d(d, num_groups=2))
     x, y = rng.standard_normal((3, 6)), np.array([0, 2, 1])
-    model.loss(x, y)
-    grads = {name: g.copy() for name, g in model.grads.items()}
-    for name, param in model.params.items():
-        numeric = numerical_gradient(lambda: model.loss(x, y), param)
-        assert rel_error(grads[name], numeric) < GRAD_TOL, name
+    assert_model_gradients(model, x, y)

@@ -6,11 +6,11 @@ from hypothesis.extra.numpy import arrays
 
 from bnlib import (batchnorm_forward, layernorm_backward, layernorm_forward, numerical_gradient,
                    rel_error)
+from helpers import GRAD_TOL, assert_layer_gradients, assert_model_gradients
 
 # Central differences in float64 with h = 1e-5: the rounding error of sum(out * dout) grows
 # like sqrt(number of outputs) * 1e-16 / h, about 1e-11 absolute for these small problems, far
 # below the smallest gradient entries, so the relative error of 1e-7 is a safe bar.
-GRAD_TOL = 1e-7
 
 
 def random_problem(rng, n=4, d=5):
@@ -21,12 +21,8 @@ def random_problem(rng, n=4, d=5):
 
 def test_gradients_match_central_differences(rng):
     x, gamma, beta, dout = random_problem(rng)
-    _, cache = layernorm_forward(x, gamma, beta)
-    dx, dgamma, dbeta = layernorm_backward(dout, cache)
-    f = lambda: layernorm_forward(x, gamma, beta)[0]
-    assert rel_error(dx, numerical_gradient(f, x, dout)) < GRAD_TOL
-    assert rel_error(dgamma, numerical_gradient(f, gamma, dout)) < GRAD_TOL
-    assert rel_error(dbeta, numerical_gradient(f, beta, dout)) < GRAD_TOL
+    assert_layer_gradients(lambda: layernorm_forward(x, gamma, beta), layernorm_backward, dout,
+                           (x, gamma, beta))
 
 
 def test_forward_normalises_each_row_with_its_biased_variance(rng):
@@ -173,9 +169,5 @@ def test_mlp_with_layernorm1d_passes_a_gradient_check(rng):
     model = MLP((6, 5, 4, 3), use_bn=True, init_std=0.5, rng=rng, dtype=np.float64,
                 norm_layer=lambda d: LayerNorm1d(d))
     x, y = rng.standard_normal((4, 6)), np.array([0, 2, 1, 2])
-    model.loss(x, y)
-    grads = {name: g.copy() for name, g in model.grads.items()}
+    grads = assert_model_gradients(model, x, y)
     assert set(grads) == {"W1", "gamma1", "beta1", "W2", "gamma2", "beta2", "W3", "b3"}
-    for name, param in model.params.items():
-        numeric = numerical_gradient(lambda: model.loss(x, y), param)
-        assert rel_error(grads[name], numeric) < GRAD_TOL, name

@@ -4,8 +4,8 @@ import pytest
 
 from bnlib import (affine_backward, affine_forward, numerical_gradient, rel_error, relu_backward,
                    relu_forward, sigmoid, sigmoid_backward, sigmoid_forward, softmax_cross_entropy)
+from helpers import GRAD_TOL
 
-GRAD_TOL = 1e-7  # float64 central differences, h = 1e-5: see tests/test_batchnorm.py
 
 
 def test_affine_gradients(rng):

@@ -3,10 +3,10 @@ import numpy as np
 import pytest
 
 from bnlib import (MLP, SGD, LayerNorm1d, batchnorm_eval_forward, batchnorm_forward,
-                   layernorm_forward, numerical_gradient, rel_error, relu_forward, sigmoid)
+                   layernorm_forward, relu_forward, sigmoid)
 from bnlib.model import BN_POSITIONS
+from helpers import assert_model_gradients
 
-GRAD_TOL = 1e-7  # float64 central differences: see tests/test_batchnorm.py
 
 
 @pytest.mark.parametrize("use_bn", [False, True])
@@ -18,11 +18,7 @@ def test_mlp_gradients_match_central_differences(rng, use_bn, activation):
         if name.startswith(("gamma", "beta", "b")):
             p += 0.3 * rng.standard_normal(p.shape)
     x, y = rng.standard_normal((7, 5)), rng.integers(0, 3, 7)
-    model.loss(x, y)
-    analytic = {name: g.copy() for name, g in model.grads.items()}  # loss() overwrites grads
-    for name, p in model.params.items():
-        numeric = numerical_gradient(lambda: model.loss(x, y), p)
-        assert rel_error(analytic[name], numeric) < GRAD_TOL, name
+    assert_model_gradients(model, x, y)
 
 
 @pytest.mark.parametrize("activation", ["sigmoid", "relu"])
@@ -36,11 +32,8 @@ def test_bn_after_the_nonlinearity_gradients_match_central_differences(rng, acti
     model.loss(x, y)
     if activation == "relu":   # a kink at 0, where central differences (steps of ~1e-5) fail
         assert min(np.abs(z).min() for z in model.pre_activations) > 1e-4
-    analytic = {name: g.copy() for name, g in model.grads.items()}  # loss() overwrites grads
-    assert {"b1", "gamma1", "b2", "beta2"} <= analytic.keys()
-    for name, p in model.params.items():
-        numeric = numerical_gradient(lambda: model.loss(x, y), p)
-        assert rel_error(analytic[name], numeric) < GRAD_TOL, name
+    assert {"b1", "gamma1", "b2", "beta2"} <= model.grads.keys()
+    assert_model_gradients(model, x, y)
 
 
 def test_bn_after_keeps_the_hidden_bias():
@@ -89,11 +82,7 @@ def test_norm_layer_works_at_both_positions(rng, bn_position):
         h1 = layernorm_forward(sigmoid(x @ p["W1"] + p["b1"]), p["gamma1"], p["beta1"])[0]
     np.testing.assert_allclose(logits, h1 @ p["W2"] + p["b2"], rtol=1e-12, atol=1e-14)
     y = rng.integers(0, 3, 6)
-    model.loss(x, y)
-    analytic = {name: g.copy() for name, g in model.grads.items()}
-    for name, param in model.params.items():
-        numeric = numerical_gradient(lambda: model.loss(x, y), param)
-        assert rel_error(analytic[name], numeric) < GRAD_TOL, name
+    assert_model_gradients(model, x, y)
 
 
 def test_bn_network_has_gamma_beta_and_no_hidden_bias():
@@ -179,10 +168,7 @@ def test_reused_buffers_do_not_leak_between_passes(rng, bn_position):
 def test_network_without_hidden_layer_has_exact_gradients(rng):
     model = MLP((5, 3), rng=rng, init_std=0.5, dtype=np.float64)
     x, y = rng.standard_normal((7, 5)), rng.integers(0, 3, 7)
-    model.loss(x, y)
-    analytic = {name: g.copy() for name, g in model.grads.items()}
-    for name, p in model.params.items():
-        assert rel_error(analytic[name], numerical_gradient(lambda: model.loss(x, y), p)) < GRAD_TOL
+    assert_model_gradients(model, x, y)
 
 
 def test_mlp_rejects_bad_input_and_a_backward_before_forward(rng):

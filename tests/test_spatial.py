@@ -5,28 +5,21 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra.numpy import arrays
 
-from bnlib import (batchnorm_forward, conv2d_forward, groupnorm_forward, numerical_gradient,
-                   rel_error, spatial_batchnorm_backward, spatial_batchnorm_forward)
+from bnlib import (batchnorm_forward, conv2d_forward, groupnorm_forward,
+                   spatial_batchnorm_backward, spatial_batchnorm_forward)
+from helpers import assert_layer_gradients, random_nchw_problem
 
-GRAD_TOL = 1e-7   # float64 central differences on a small problem: see tests/test_layernorm.py
 SHAPE = (2, 3, 3, 2)   # N, C, H, W; H != W so that a swapped axis cannot go unnoticed
 
 
 def random_problem(rng, shape=SHAPE):
-    x = 3 * rng.standard_normal(shape) + 2
-    c = shape[1]
-    gamma, beta = rng.standard_normal(c) + 1, rng.standard_normal(c)
-    return x, gamma, beta, rng.standard_normal(shape)
+    return random_nchw_problem(rng, shape)
 
 
 def test_gradients_match_central_differences(rng):
     x, gamma, beta, dout = random_problem(rng)
-    _, cache = spatial_batchnorm_forward(x, gamma, beta)
-    dx, dgamma, dbeta = spatial_batchnorm_backward(dout, cache)
-    f = lambda: spatial_batchnorm_forward(x, gamma, beta)[0]
-    assert rel_error(dx, numerical_gradient(f, x, dout)) < GRAD_TOL
-    assert rel_error(dgamma, numerical_gradient(f, gamma, dout)) < GRAD_TOL
-    assert rel_error(dbeta, numerical_gradient(f, beta, dout)) < GRAD_TOL
+    assert_layer_gradients(lambda: spatial_batchnorm_forward(x, gamma, beta),
+                           spatial_batchnorm_backward, dout, (x, gamma, beta))
 
 
 def test_statistics_are_per_channel_over_n_h_w(rng):

@@ -13,8 +13,8 @@ from bnlib import (SATURATION_THRESHOLD, SliderParams, batchnorm_backward,  # no
                    saturation_demo_data, saturation_stats, saturation_widget, sigmoid,
                    sigmoid_inputs, sigmoid_local_gradient)
 from bnlib.widgets import SLIDERS, _deep_backward, _deep_forward, readout_text  # noqa: E402
+from helpers import GRAD_TOL  # noqa: E402
 
-GRAD_TOL = 1e-7  # float64 central differences, h = 1e-5: see tests/test_batchnorm.py
 READOUT = re.compile(r"without BN: ([\d.]+)% saturated, mean σ'\(z\) = ([\d.]+) \| "
                      r"with BN: ([\d.]+)% saturated, mean σ'\(z\) = ([\d.]+)")
 
