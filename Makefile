@@ -2,13 +2,13 @@
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
-FIRST  := notebooks/01_chain_rule.ipynb
 export MPLBACKEND := Agg
 
 .PHONY: help venv lab test test-unit test-notebooks notebooks pictures bench clean student html
 
 help:
-	@echo "make lab         create .venv if needed, install, start JupyterLab on 127.0.0.1 with a token"
+	@echo "make lab         create .venv if needed, install, start JupyterLab at notebook 01 on 127.0.0.1;"
+	@echo "                 open the http://127.0.0.1:8888/lab/tree/notebooks/01_chain_rule.ipynb?token=... address it prints"
 	@echo "make test        pytest on tests/ and nbval on notebooks/ (what CI runs)"
 	@echo "make notebooks   re-execute every notebook in place (commit the outputs)"
 	@echo "make pictures    redraw the figures in pictures/"
@@ -16,8 +16,9 @@ help:
 	@echo "make student     write student/: the course without its solutions, to hand out"
 	@echo "make html        render the executed notebooks to site/ (index.html), to read without a kernel"
 
-# The venv is (re)installed when it is missing or requirements.txt / pyproject.toml changed.
-$(STAMP): requirements.txt pyproject.toml
+# The venv is (re)installed when it is missing or requirements.txt / pyproject.toml / the
+# JupyterLab settings in jupyter-config/ changed.
+$(STAMP): requirements.txt pyproject.toml $(shell find jupyter-config -name "*.json" -o -name "*.toml")
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
@@ -25,12 +26,10 @@ $(STAMP): requirements.txt pyproject.toml
 
 venv: $(STAMP)
 
-# A fresh random token every start (never empty), loopback only. Jupyter refuses to run as
-# root unless told to; containers and CI machines often are root, so say it only then.
-ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+# JupyterLab rooted at the repository, opened at notebook 01, on 127.0.0.1 only, with a token it
+# makes up and prints in full: tools/lab.py builds the command line (the browser test uses it too).
 lab: $(STAMP)
-	MPLBACKEND= $(VENV)/bin/jupyter lab $(FIRST) --ServerApp.ip=127.0.0.1 $(ALLOW_ROOT) \
-		--IdentityProvider.token="$$($(PY) -c 'import secrets; print(secrets.token_hex(24))')"
+	$(PY) -m tools.lab
 
 # Notebooks and tests run with one BLAS thread: their matrices are small (threads cost more than
 # they save, badly so on a shared machine), and one thread makes the rounding of every printed

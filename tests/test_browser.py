@@ -1,51 +1,106 @@
-"""The saturation sliders of notebook 04, driven in a real browser (run: pytest -m browser).
+"""The course as a learner meets it: `make lab`'s JupyterLab driven in headless Chromium.
 
-JupyterLab is started on 127.0.0.1 (free port chosen by the OS, random token) on a temporary
-copy of the course, with its own Jupyter config, runtime, settings and workspace folders; the
-system's Chromium, driven by Playwright for Python, opens 04_saturation.ipynb, runs all cells,
-and moves three sliders with the keyboard (focus the handle, press End). After each move the
-readout text and the plotted PNG must change, and the saturation figures must move the way the
-demo teaches (bnlib/widgets.py, Ioffe & Szegedy 2015, Sec. 3.3): a larger weight scale or shift
-saturates the sigmoids without BN and leaves them unsaturated with BN, whose output does not
-depend on the scale or shift of its input; a larger gamma saturates them with BN only.
-Every wait is on an event (server answering, kernel idle, prompts numbered, text changed), never
-a fixed sleep. Skipped, with install instructions, where Chromium is absent; fails in CI.
+Run: pytest -m browser tests/test_browser.py (part of `make test` and of CI).
+
+One server, one browser. The server is started with the command line of `make lab`
+(tools.lab.lab_command, plus --no-browser and a free port) in a fresh HOME with empty Jupyter
+folders and without the Makefile's thread or backend variables, so it sees what a learner's
+first `make lab` sees. The page opens the address the server PRINTS. Then, for every notebook
+notebooks/[0-9A]*.ipynb, one page: open it, wait for its kernel, Run All Cells, and assert
+- no failed image (every <img> decodes with a width; no answer >= 400 from the server),
+- no error (no `error` message on the kernel's channel, every execute_reply "ok"),
+- no widget left "Loading widget..." or "Error displaying widget",
+- the run (Run All Cells to the last execute_reply) within 1.5x the time the README's
+  notebook table states for it ("runs in" column).
+Notebook 04's sliders are moved with the keyboard and must move the figures the way the notebook
+teaches. All along, every request the browser makes must go to 127.0.0.1.
+Every wait is on an event (a line printed, a websocket frame, a DOM condition), never a sleep.
+The server never writes the repository's notebooks: autosave is off in the test's own settings
+(the only setting the learner does not share), and the test checks their bytes are unchanged.
 """
+import hashlib
 import json
 import os
 import re
-import secrets
 import shutil
-import signal
 import subprocess
 import sys
+import threading
 import time
-import urllib.error
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import nbformat
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect, sync_playwright
 
+from tools.lab import REPO, lab_command, lab_environment
+
 pytestmark = pytest.mark.browser
 
-REPO = Path(__file__).resolve().parent.parent
-NOTEBOOK = "04_saturation.ipynb"
+NOTEBOOKS = sorted(path.name for path in (REPO / "notebooks").glob("[0-9A]*.ipynb"))
+README = REPO / "README.md"
+BUDGET_FACTOR = 1.5      # a notebook may run in up to 1.5x the time the README states
+START_TIMEOUT_S = 120    # for the server to print its address, for a page to load
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-TIMEOUT_S = 180          # for the server to start and for the notebook to run (shared 2-core CI)
-READOUT = re.compile(r"without BN: ([\d.]+)% saturated, mean σ'\(z\) = ([\d.]+) \| "
-                     r"with BN: ([\d.]+)% saturated, mean σ'\(z\) = ([\d.]+)")
-# JupyterLab settings for the test: every cell kept in the page (no windowing, so all prompts
-# can be read) and no news or update checks (no network).
-LAB_SETTINGS = {
-    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
-    "@jupyterlab/apputils-extension/notification.jupyterlab-settings":
-        {"fetchNews": "false", "checkForUpdates": False},
+URL_PRINTED = re.compile(r"http://127\.0\.0\.1:(\d+)/\S*\?token=(\w+)")
+# What a learner's shell does not have: the Makefile exports these for tests and builds only.
+NOT_A_LEARNERS = ["OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "BNLIB_PROGRESS",
+                  "JUPYTER_TOKEN", "JUPYTER_TOKEN_FILE", "JUPYTER_CONFIG_PATH", "JUPYTER_PATH"]
+TEST_ONLY_SETTINGS = {  # never save into the repository while the test runs its notebooks
+    "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
 }
 
+
+# --- the README's times ----------------------------------------------------------------------
+
+def parse_seconds(text):
+    """'about 4 s', '24.3 s', '1 min 10 s' -> seconds (float), or None."""
+    minutes = re.search(r"(\d+(?:\.\d+)?)\s*min", text)
+    seconds = re.search(r"(\d+(?:\.\d+)?)\s*s\b", text)
+    if not minutes and not seconds:
+        return None
+    return (float(minutes.group(1)) * 60 if minutes else 0.0) + \
+        (float(seconds.group(1)) if seconds else 0.0)
+
+
+def stated_times(readme_text):
+    """{notebook file name: seconds} from every README table with a "runs in" column."""
+    times, column = {}, None
+    for line in readme_text.splitlines():
+        if not line.startswith("|"):
+            column = None
+            continue
+        cells = [cell.strip() for cell in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
+        lowered = [cell.lower() for cell in cells]
+        if any("runs in" in cell for cell in lowered):
+            column = next(i for i, cell in enumerate(lowered) if "runs in" in cell)
+            continue
+        link = re.search(r"\(notebooks/([^)]+\.ipynb)\)", line)
+        if column is not None and link and column < len(cells):
+            times[link.group(1)] = parse_seconds(cells[column])
+    return times
+
+
+def test_readme_states_a_time_for_every_notebook():
+    times = stated_times(README.read_text(encoding="utf-8"))
+    missing = [name for name in NOTEBOOKS if not times.get(name)]
+    assert not missing, (f"the README's notebook table (its 'runs in' column) states no time "
+                         f"for {missing}")
+
+
+def test_stated_times_reads_the_table():
+    text = ("| notebook | what | runs in |\n|---|---|---|\n"
+            "| [01 · A](notebooks/01_a.ipynb) | x | 4 s |\n"
+            "| [02 · B](notebooks/02_b.ipynb) | \\|z\\| > 4 | about 1 min 5 s |\n\n"
+            "| notebook | wall time |\n|---|---|\n| [03](notebooks/03_c.ipynb) | 9 s |\n")
+    assert stated_times(text) == {"01_a.ipynb": 4.0, "02_b.ipynb": 65.0}
+
+
+# --- the server --------------------------------------------------------------------------------
 
 def find_chromium():
     """Path of the system Chromium, or None."""
@@ -66,218 +121,329 @@ def chromium():
     return path
 
 
-def lab_environment(tmp):
-    """Environment for the server: its own Jupyter folders, no inherited matplotlib backend."""
-    env = dict(os.environ)
-    env.pop("MPLBACKEND", None)  # as `make lab`: %matplotlib inline must decide, not Agg
-    for name, sub in [("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_RUNTIME_DIR", "runtime"),
-                      ("JUPYTERLAB_SETTINGS_DIR", "settings"), ("IPYTHONDIR", "ipython"),
-                      ("JUPYTERLAB_WORKSPACES_DIR", "workspaces")]:
-        env[name] = str(tmp / sub)
-        (tmp / sub).mkdir(parents=True, exist_ok=True)
-    for name, values in LAB_SETTINGS.items():
+def learner_environment(tmp):
+    """`make lab`'s environment in a fresh HOME with empty Jupyter folders of its own."""
+    env = lab_environment()
+    for name in NOT_A_LEARNERS:
+        env.pop(name, None)
+    folders = dict(HOME="home", JUPYTER_CONFIG_DIR="config", JUPYTER_DATA_DIR="data",
+                   JUPYTER_RUNTIME_DIR="runtime", JUPYTERLAB_SETTINGS_DIR="settings",
+                   JUPYTERLAB_WORKSPACES_DIR="workspaces", IPYTHONDIR="ipython")
+    for name, folder in folders.items():
+        env[name] = str(tmp / folder)
+        (tmp / folder).mkdir(parents=True, exist_ok=True)
+    for name, values in TEST_ONLY_SETTINGS.items():
         path = tmp / "settings" / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(values))
     return env
 
 
-def wait_for(condition, what, timeout=TIMEOUT_S):
-    """Poll `condition()` until it returns something truthy; return that. Fail after timeout."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.1)  # polling interval of the event wait, not a fixed delay
-    pytest.fail(f"timed out after {timeout} s waiting for {what}")
+class Server:
+    """JupyterLab started as `make lab` starts it; its output goes to `log`."""
 
+    def __init__(self, tmp):
+        self.log, self.url, self.printed = tmp / "lab.log", None, threading.Event()
+        command = lab_command(["--no-browser", "--ServerApp.port=0"])
+        self.process = subprocess.Popen(command, cwd=REPO, env=learner_environment(tmp),
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                        text=True, errors="replace", start_new_session=True)
+        threading.Thread(target=self._read_output, daemon=True).start()
 
-def server_info(runtime, pid):
-    """The server's own description (url, port, token) once it has bound its port, else None."""
-    path = runtime / f"jpserver-{pid}.json"
-    try:
-        return json.loads(path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return None
+    def _read_output(self):
+        """Copy the server's output to the log; note the first address it prints."""
+        with open(self.log, "w") as log:
+            for line in self.process.stdout:
+                log.write(line)
+                log.flush()
+                match = URL_PRINTED.search(line)
+                if match and not self.printed.is_set():
+                    self.url, self.port, self.token = match.group(0), *match.groups()
+                    self.base = f"http://127.0.0.1:{self.port}/"
+                    self.printed.set()
+        self.printed.set()  # the server exited: stop waiting
 
+    def wait_for_address(self):
+        if not self.printed.wait(START_TIMEOUT_S) or self.url is None:
+            pytest.fail("JupyterLab printed no http://127.0.0.1:PORT/...?token=... address; "
+                        "the end of its output:\n" + self.log.read_text(errors="replace")[-3000:])
 
-def status_ok(url, token):
-    """True when the server answers /api/status with 200 for our token."""
-    request = urllib.request.Request(url + "api/status",
-                                     headers={"Authorization": f"token {token}"})
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return response.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
+    def api(self, path, method="GET"):
+        """The server's REST API (JSON), authenticated with the printed token."""
+        request = urllib.request.Request(self.base + path, method=method,
+                                         headers={"Authorization": f"token {self.token}"})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            body = response.read()
+        return json.loads(body) if body else None
 
-
-def launch_lab(tmp, token):
-    """Start JupyterLab on a copy of the course in `tmp` (its output goes to tmp/lab.log).
-
-    Returns (the server's process, the number of code cells of the notebook to run).
-    """
-    shutil.copytree(REPO / "notebooks", tmp / "course" / "notebooks",
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-    shutil.copytree(REPO / "pictures", tmp / "course" / "pictures")
-    n_code = copy_without_outputs(REPO / "notebooks" / NOTEBOOK,
-                                  tmp / "course" / "notebooks" / NOTEBOOK)
-    command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
-               "--ServerApp.port=0", f"--IdentityProvider.token={token}",
-               f"--ServerApp.root_dir={tmp / 'course'}"]
-    if os.geteuid() == 0:
-        command.append("--allow-root")  # CI runs as root; the server refuses root otherwise
-    with open(tmp / "lab.log", "wb") as log:
-        process = subprocess.Popen(command, env=lab_environment(tmp), stdout=log,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
-    return process, n_code
-
-
-def running(process, log):
-    """True while the server runs; fails the test with the end of its log when it has exited."""
-    if process.poll() is not None:
-        pytest.fail(f"JupyterLab exited with code {process.returncode}; the end of its log:\n"
-                    + log.read_text(errors="replace")[-3000:])
-    return True
-
-
-def wait_until_serving(tmp, process, token):
-    """Wait for the server to bind its port and answer; return its base url."""
-    log = tmp / "lab.log"
-    info = wait_for(lambda: running(process, log) and server_info(tmp / "runtime", process.pid),
-                    "the server's info file")
-    url = f"http://127.0.0.1:{info['port']}/"
-    wait_for(lambda: running(process, log) and status_ok(url, token), "/api/status")
-    return url
-
-
-def stop_lab(process, url, token):
-    """Shut the server down with its kernels; kill its process group if it does not exit."""
-    try:
-        if url is None:
-            raise OSError("the server never answered")
-        request = urllib.request.Request(url + "api/shutdown", method="POST",
-                                         headers={"Authorization": f"token {token}"})
-        urllib.request.urlopen(request, timeout=10).close()
-        process.wait(timeout=30)
-    except (urllib.error.URLError, OSError, subprocess.TimeoutExpired):
-        process.terminate()
+    def stop(self):
+        """Shut the server down with its kernels; kill its process group if it lingers."""
         try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    try:
-        os.killpg(process.pid, signal.SIGKILL)  # anything left in the group we started
-    except ProcessLookupError:
-        pass
+            if self.url is not None:
+                self.api("api/shutdown", method="POST")
+            self.process.wait(timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def notebook_digests():
+    return {name: hashlib.sha256((REPO / "notebooks" / name).read_bytes()).hexdigest()
+            for name in NOTEBOOKS}
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory, chromium):
-    """A running JupyterLab on a temporary copy of the course.
-
-    Yields a dict: url, token, log (path of the server's log), n_code (code cells to run).
-    """
-    if not (REPO / "notebooks" / NOTEBOOK).is_file():
-        pytest.fail(f"notebooks/{NOTEBOOK} is missing: the browser test drives its sliders")
-    tmp, token = tmp_path_factory.mktemp("lab"), secrets.token_hex(24)
-    (process, n_code), url = launch_lab(tmp, token), None
+    """A running JupyterLab as `make lab` starts it (see Server)."""
+    tmp = tmp_path_factory.mktemp("lab")
+    before = notebook_digests()
+    server = Server(tmp)
     try:
-        url = wait_until_serving(tmp, process, token)
-        yield dict(url=url, token=token, log=tmp / "lab.log", n_code=n_code)
+        server.wait_for_address()
+        server.tmp = tmp
+        yield server
     finally:
-        stop_lab(process, url, token)
-
-
-def copy_without_outputs(source, destination):
-    """Copy a notebook with outputs, prompts and saved widget states cleared.
-
-    So that every prompt number, readout and image in the page comes from this run.
-    Returns the number of code cells with source (each must get a prompt number).
-    """
-    nb = nbformat.read(source, as_version=4)
-    nb.metadata.pop("widgets", None)
-    code = [cell for cell in nb.cells if cell.cell_type == "code"]
-    for cell in code:
-        cell.outputs, cell.execution_count = [], None
-    nbformat.write(nb, destination)
-    return sum(1 for cell in code if cell.source.strip())
-
-
-def kernel_connected(url, token):
-    """True when the server's only kernel is idle with a client (the page) connected to it.
-
-    While a kernel starts, jupyter_server can answer /api/kernels with a 500 (the kernel's
-    model lacks its activity fields until it has started): that counts as "not yet".
-    """
-    request = urllib.request.Request(url + "api/kernels",
-                                     headers={"Authorization": f"token {token}"})
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            kernels = json.loads(response.read())
-    except (urllib.error.URLError, OSError):  # HTTPError is a URLError
-        return False
-    return len(kernels) == 1 and kernels[0]["connections"] >= 1 \
-        and kernels[0]["execution_state"] == "idle"
-
-
-# In the page: how many code cells show a prompt number, whether any still waits ("[*]"),
-# and the text of the first traceback shown, if any.
-PROGRESS_JS = """() => {
-    const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]
-        .map(e => e.innerText.trim());
-    const errors = [...document.querySelectorAll('.jp-OutputArea-output')]
-        .map(e => e.innerText).filter(t => t.includes('Traceback'));
-    return {numbered: prompts.filter(p => /^\\[\\d+\\]:$/.test(p)).length,
-            pending: prompts.some(p => p.includes('*')), error: errors[0] || null};
-}"""
-
-
-def open_notebook(page, lab):
-    """Open the notebook in JupyterLab and wait until its kernel is connected and idle."""
-    page.goto(f"{lab['url']}lab/tree/notebooks/{NOTEBOOK}?token={lab['token']}")
-    wait_for(lambda: kernel_connected(lab["url"], lab["token"]), "the notebook's kernel")
-    # The page shows "idle" once before the kernel starts; after the server has seen the
-    # page connect, "idle" is the kernel's own state.
-    page.wait_for_selector('.jp-Notebook-ExecutionIndicator[data-status="idle"]')
-
-
-def run_all_cells(page, n_code):
-    """Run > Run All Cells, then wait until all `n_code` cells have run (or one failed)."""
-    page.get_by_role("menuitem", name="Run", exact=True).click()
-    page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
-    page.wait_for_function(f"""() => {{ const p = ({PROGRESS_JS})();
-        return p.numbered === {n_code} || (!p.pending && p.error !== null); }}""")
-    progress = page.evaluate(PROGRESS_JS)
-    assert progress["error"] is None, f"a cell failed in the browser:\n{progress['error']}"
-    assert progress["numbered"] == n_code
+        server.stop()
+    assert notebook_digests() == before, "the browser session changed a notebook file"
 
 
 @pytest.fixture(scope="module")
-def notebook_page(lab, chromium):
-    """The notebook open in headless Chromium, all its cells run; yields the Playwright page."""
+def browser(lab, chromium, request):
+    """One headless Chromium for the module; records every request to a host not 127.0.0.1."""
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.requested = []  # every URL the page asks for: all must be the local server's
-        page.on("request", lambda request: page.requested.append(request.url))
+        chrome = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        context = chrome.new_context(viewport={"width": 1400, "height": 1000})
+        context.set_default_timeout(START_TIMEOUT_S * 1000)
+        context.outside, context.failed, context.times = [], [], {}
+        context.on("request", lambda req: outside_request(context, req.url))
+        context.on("response", lambda res: res.status >= 400 and context.failed.append(
+            f"{res.status} {res.url}"))
+        context.on("requestfailed", lambda req: request_failed(context, req))
         try:
-            page.set_default_timeout(TIMEOUT_S * 1000)
-            open_notebook(page, lab)
-            run_all_cells(page, lab["n_code"])
-            yield page
-        except BaseException:  # pytest.fail too: keep what the page showed, beside the log
-            page.screenshot(path=str(lab["log"].parent / "failure.png"), full_page=True)
-            raise
+            yield context
         finally:
-            browser.close()
+            report_times(request.config, context.times, lab.tmp)
+            chrome.close()
 
 
-def lab_url(page):
-    """The local server's base URL, from the page's own address."""
-    return re.match(r"http://127\.0\.0\.1:\d+/", page.url).group(0)
+def request_failed(context, req):
+    """Record a request that got no answer. Aborted ones are not failures: JupyterLab sets a
+    markdown image's src twice (relative, then resolved to /files/...), aborting the first."""
+    if "ERR_ABORTED" not in (req.failure or ""):
+        context.failed.append(f"{req.failure} {req.url}")
+
+
+def outside_request(context, url):
+    parts = urlsplit(url)
+    if parts.scheme not in ("data", "blob") and parts.hostname != "127.0.0.1":
+        context.outside.append(url)
+
+
+def report_times(config, times, tmp):
+    """Print the notebooks' times in the browser (whatever pytest captures)."""
+    if not times:
+        return
+    lines = ["", "notebook times in the browser (Run All Cells to the last reply; open = page "
+             "load to kernel ready)",
+             f"{'notebook':<32} {'README':>7} {'budget':>7} {'run':>7} {'open':>6}"]
+    for name, t in times.items():
+        lines.append(f"{name:<32} {t['stated']:6.0f}s {t['budget']:6.1f}s {t['run']:6.1f}s "
+                     f"{t['open']:5.1f}s")
+    lines.append(f"screenshots and server log: {tmp}")
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    for line in lines:
+        reporter.write_line(line) if reporter else print(line)
+
+
+# --- the kernel's channel: execute replies and errors, read from the websocket -------------------
+
+def kernel_message(payload):
+    """(channel, msg_type, content) of one kernel websocket frame (v1 binary or JSON protocol)."""
+    if isinstance(payload, str):
+        message = json.loads(payload)
+        return message.get("channel"), message["header"].get("msg_type"), message.get("content")
+    count = int.from_bytes(payload[:8], "little")
+    offsets = [int.from_bytes(payload[8 * (i + 1):8 * (i + 2)], "little") for i in range(count)]
+    parts = [payload[start:end] for start, end in zip(offsets, offsets[1:])]
+    channel, header, content = parts[0].decode(), json.loads(parts[1]), json.loads(parts[4])
+    return channel, header.get("msg_type"), content
+
+
+class KernelTraffic:
+    """What one page's kernel connection received: readiness, replies (time, status), errors."""
+
+    def __init__(self):
+        self.ready, self.replies, self.errors, self.socket = False, [], [], None
+
+    def attach(self, socket):
+        self.socket = socket
+        socket.on("framereceived", self.record)
+
+    def record(self, payload):
+        channel, msg_type, content = kernel_message(payload)
+        if msg_type == "kernel_info_reply":
+            self.ready = True
+        elif msg_type == "execute_reply":
+            self.replies.append((time.monotonic(), content.get("status")))
+        elif msg_type == "error":
+            self.errors.append(f"{content.get('ename')}: {content.get('evalue')}")
+
+    def wait_until(self, condition, what, timeout_s):
+        """Wait for frames until condition() holds (checked first and after every frame)."""
+        if condition():
+            return
+        try:
+            self.socket.wait_for_event("framereceived", predicate=lambda _: condition(),
+                                       timeout=timeout_s * 1000)
+        except PlaywrightTimeout:
+            pytest.fail(f"timed out after {timeout_s:.0f} s waiting for {what}")
+
+
+# --- a notebook in a page ---------------------------------------------------------------------
+
+# In the page: every <img> of the notebook decoded (or not): the list of those that failed.
+FAILED_IMAGES_JS = """async () => {
+    const images = [...document.querySelectorAll('.jp-NotebookPanel img')];
+    const results = await Promise.all(images.map(img => img.decode().then(
+        () => img.naturalWidth > 0 ? null : img.getAttribute('src').slice(0, 120),
+        () => img.getAttribute('src').slice(0, 120))));
+    return {count: images.length, failed: results.filter(r => r !== null)};
+}"""
+CELLS_JS = "() => document.querySelectorAll('.jp-NotebookPanel .jp-Notebook-cell').length"
+WIDGET_TROUBLE = ["Loading widget", "Error displaying widget", "model not found"]
+WIDGETS_SETTLED_JS = """(words) => {
+    const text = [...document.querySelectorAll('.jp-NotebookPanel .jp-OutputArea-output')]
+        .map(e => e.innerText).join('\\n');
+    return !words.some(w => text.includes(w));
+}"""
+
+
+def code_cells(name):
+    """How many code cells of the notebook have source (JupyterLab sends only those)."""
+    nb = nbformat.read(REPO / "notebooks" / name, as_version=4)
+    return len(nb.cells), sum(1 for c in nb.cells if c.cell_type == "code" and c.source.strip())
+
+
+def open_notebook(context, url, n_cells):
+    """Open `url` in a new page; wait for the notebook's cells and its kernel. Returns
+    (page, KernelTraffic, seconds from page load to kernel ready)."""
+    page, traffic, start = context.new_page(), KernelTraffic(), time.monotonic()
+    with page.expect_websocket(lambda ws: "/channels" in ws.url) as socket:
+        page.goto(url)
+    traffic.attach(socket.value)
+    traffic.wait_until(lambda: traffic.ready, "the kernel's kernel_info_reply", START_TIMEOUT_S)
+    page.wait_for_function(f"() => ({CELLS_JS})() === {n_cells}")
+    return page, traffic, time.monotonic() - start
+
+
+def assert_images_load(page, where):
+    images = page.evaluate(FAILED_IMAGES_JS)
+    assert not images["failed"], f"{where}: images that did not load: {images['failed']}"
+    return images["count"]
+
+
+def run_all_cells(page, traffic, n_code, timeout_s):
+    """Run > Run All Cells; wait for one execute_reply per code cell. Returns the seconds."""
+    page.get_by_role("menuitem", name="Run", exact=True).click()
+    start = time.monotonic()
+    page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+    traffic.wait_until(lambda: len(traffic.replies) >= n_code,
+                       f"{n_code} execute replies (got {len(traffic.replies)})", timeout_s)
+    return traffic.replies[-1][0] - start
+
+
+def close_notebook(lab, page):
+    """Close the page and shut its kernel down, as closing the notebook would."""
+    page.close()
+    for session in lab.api("api/sessions"):
+        lab.api(f"api/sessions/{session['id']}", method="DELETE")
+
+
+def notebook_url(lab, name):
+    """The tree address of a notebook; reset: open only that notebook, not the last layout."""
+    return f"{lab.base}lab/tree/notebooks/{name}?token={lab.token}&reset"
+
+
+def test_lab_opens_at_notebook_01_with_the_whole_course(lab, browser):
+    assert "/lab/tree/notebooks/01_chain_rule.ipynb?token=" in lab.url, lab.url
+    page, traffic, _ = open_notebook(browser, lab.url, code_cells("01_chain_rule.ipynb")[0])
+    try:
+        config = json.loads(page.locator("#jupyter-config-data").text_content())
+        assert config["news"]["disabled"] and config["extensionManager"]["name"] == "read-only"
+        page.screenshot(path=str(lab.tmp / "01_opened.png"))
+        page.locator(".jp-FileBrowser .jp-BreadCrumbs-home").click()  # the root of the server
+        for folder in ("notebooks", "pictures", "bnlib", "data"):
+            expect(page.locator(".jp-DirListing-itemName", has_text=re.compile(
+                f"^{folder}$"))).to_be_visible()
+        page.screenshot(path=str(lab.tmp / "01_root_folder.png"))
+    finally:
+        close_notebook(lab, page)
+    assert not browser.outside, f"requests beyond 127.0.0.1: {browser.outside}"
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_runs_in_the_browser(lab, browser, name):
+    stated = stated_times(README.read_text(encoding="utf-8")).get(name)
+    assert stated, f"the README's notebook table states no time for {name}"
+    budget = BUDGET_FACTOR * stated
+    n_cells, n_code = code_cells(name)
+    failed_before = len(browser.failed)
+    page, traffic, opened = open_notebook(browser, notebook_url(lab, name), n_cells)
+    try:
+        assert_images_load(page, f"{name} before running")
+        if name.startswith("04_"):
+            page.screenshot(path=str(lab.tmp / f"{name}_before_run.png"), full_page=True)
+        seconds = run_all_cells(page, traffic, n_code, timeout_s=4 * budget + 60)
+        browser.times[name] = dict(stated=stated, budget=budget, run=seconds, open=opened)
+        assert not traffic.errors, f"{name}: a cell failed: {traffic.errors}"
+        assert [status for _, status in traffic.replies] == ["ok"] * n_code
+        page.wait_for_function(WIDGETS_SETTLED_JS, arg=WIDGET_TROUBLE, polling=100,
+                               timeout=30_000)
+        assert_images_load(page, f"{name} after running")
+        assert browser.failed[failed_before:] == [], f"{name}: failed requests"
+        if name.startswith("04_"):
+            check_saturation_sliders(page)
+        page.screenshot(path=str(lab.tmp / f"{name}_after_run.png"))
+    finally:
+        close_notebook(lab, page)
+    assert not browser.outside, f"requests beyond 127.0.0.1: {browser.outside}"
+    assert seconds <= budget, (f"{name} ran in {seconds:.1f} s in the browser, over its budget "
+                               f"{budget:.1f} s (1.5 x the README's {stated:g} s)")
+
+
+def test_no_news_prompt_after_the_session(lab, browser):
+    """After the whole session (minutes of JupyterLab), no news box, no request went out."""
+    name = "01_chain_rule.ipynb"
+    page, _, _ = open_notebook(browser, notebook_url(lab, name), code_cells(name)[0])
+    try:
+        page.screenshot(path=str(lab.tmp / "end_of_session.png"))
+        toasts = page.locator(".Toastify__toast").all_inner_texts()
+        assert not [t for t in toasts if "news" in t.lower()], toasts
+        schema = lab.api("lab/api/settings/@jupyterlab/apputils-extension:notification")["schema"]
+        defaults = {key: value["default"] for key, value in schema["properties"].items()}
+        assert defaults["fetchNews"] == "false" and defaults["checkForUpdates"] is False
+    finally:
+        close_notebook(lab, page)
+    assert not browser.outside, f"requests beyond 127.0.0.1: {browser.outside}"
+
+
+# --- notebook 04: the sliders ----------------------------------------------------------------
+
+READOUT = re.compile(r"without BN: ([\d.]+)% saturated, mean σ'\(z\) = ([\d.]+) \| "
+                     r"with BN: ([\d.]+)% saturated, mean σ'\(z\) = ([\d.]+)")
+# In the page: true once both the readout text and the plotted image differ from [text, src].
+REDRAWN_JS = """([text, src]) => {
+    const readout = document.querySelector('.bn-readout');
+    const image = document.querySelector('.bn-plot img');
+    return Boolean(readout && image && readout.innerText !== text && image.getAttribute('src')
+                   && image.getAttribute('src') !== src); }"""
+# BN's output does not depend on the scale or shift of its input (up to eps = 1e-5 against batch
+# variances of order one): its figures may move by one unit of the readout's last digit at most.
+SAME = dict(bn_sat=0.1, bn_grad=0.001, plain_sat=0.1, plain_grad=0.001)
 
 
 def panel(page):
@@ -292,14 +458,6 @@ def figures(readout):
     assert match, f"the readout does not read as expected: {readout!r}"
     plain_sat, plain_grad, bn_sat, bn_grad = map(float, match.groups())
     return dict(plain_sat=plain_sat, plain_grad=plain_grad, bn_sat=bn_sat, bn_grad=bn_grad)
-
-
-# In the page: true once both the readout text and the plotted image differ from [text, src].
-REDRAWN_JS = """([text, src]) => {
-    const readout = document.querySelector('.bn-readout');
-    const image = document.querySelector('.bn-plot img');
-    return Boolean(readout && image && readout.innerText !== text && image.getAttribute('src')
-                   && image.getAttribute('src') !== src); }"""
 
 
 def move_slider(page, description, key):
@@ -319,13 +477,7 @@ def move_slider(page, description, key):
         page.wait_for_function(REDRAWN_JS, arg=[text, src])
     except PlaywrightTimeout:
         pytest.fail(f"the readout or the plot did not change after {key} on {description!r}")
-    page.wait_for_selector('.jp-Notebook-ExecutionIndicator[data-status="idle"]')
     return figures(text), figures(panel(page)[0]), float(handle.get_attribute("aria-valuenow"))
-
-
-# BN's output does not depend on the scale or shift of its input (up to eps = 1e-5 against batch
-# variances of order one): its figures may move by one unit of the readout's last digit at most.
-SAME = dict(bn_sat=0.1, bn_grad=0.001, plain_sat=0.1, plain_grad=0.001)
 
 
 def assert_unchanged(before, after, keys):
@@ -333,8 +485,9 @@ def assert_unchanged(before, after, keys):
         assert abs(after[key] - before[key]) <= SAME[key], (key, before, after)
 
 
-def test_sliders_redraw_the_saturation_panel(notebook_page):
-    page = notebook_page
+def check_saturation_sliders(page):
+    """The sliders move the figures the way notebook 04 teaches (Ioffe & Szegedy 2015, 3.3)."""
+    page.locator(".bn-readout").scroll_into_view_if_needed()
     before, after, value = move_slider(page, "weight scale", "End")
     assert value == 1.5
     assert after["plain_sat"] > before["plain_sat"] + 20  # large weights saturate the sigmoids
@@ -352,7 +505,3 @@ def test_sliders_redraw_the_saturation_panel(notebook_page):
     assert after["bn_sat"] > before["bn_sat"] + 20  # gamma can saturate on purpose (it may
     assert after["bn_grad"] < before["bn_grad"]     # undo the normalisation)
     assert_unchanged(before, after, ["plain_sat", "plain_grad"])  # gamma acts on BN only
-
-    # Nothing in the course needs the internet: the page fetched only from the local server.
-    local = (lab_url(page), "data:", "blob:")
-    assert page.requested and not [url for url in page.requested if not url.startswith(local)]

@@ -26,7 +26,8 @@ from tools.outdir import fresh_output_dir
 
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
-SUPPORT = ["pictures", "bnlib", "data", "binder", "pyproject.toml", "requirements.txt"]
+SUPPORT = ["pictures", "bnlib", "data", "binder", "jupyter-config", "pyproject.toml",
+           "requirements.txt"]
 IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints")
 
 STUDENT_README = """# Batch Normalization, student edition
