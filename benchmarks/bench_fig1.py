@@ -7,7 +7,7 @@ Run from the repository root:
 
 The experiment is `python -m bnlib.reproduce fig1`: two 784-100-100-100-10 sigmoid networks,
 one without and one with BN, minibatches of 60, plain SGD with the settings of
-`bnlib.reproduce.Fig1Config`, and an evaluation on the 10,000 test images (accuracy and the
+`bnlib.experiments.fig1.Fig1Config`, and an evaluation on the 10,000 test images (accuracy and the
 percentiles of one last-layer sigmoid's input) every 1,000 steps. Timed, per side, is the wall
 time to train and evaluate both networks:
 
@@ -53,7 +53,7 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 
 from bnlib import load_mnist  # noqa: E402
-from bnlib.reproduce import Fig1Config, record_steps, run_fig1  # noqa: E402
+from bnlib.experiments.fig1 import Fig1Config, record_steps, run_fig1  # noqa: E402
 from bnlib.train import PERCENTILES  # noqa: E402
 from tables import table  # noqa: E402  (benchmarks/tables.py, beside this script)
 

@@ -33,7 +33,7 @@ import numpy as np  # noqa: E402
 
 from bnlib import MLP, load_mnist, minibatches  # noqa: E402
 from bnlib.model import SGD  # noqa: E402
-from bnlib.reproduce import Fig1Config  # noqa: E402
+from bnlib.experiments.fig1 import Fig1Config  # noqa: E402
 from tables import table  # noqa: E402  (benchmarks/tables.py, beside this script)
 
 # After a few steps the fused step and the MLP differ only by float32 rounding in a different

@@ -1,67 +1,88 @@
 """bnlib: a small, exact numpy library behind the Batch Normalization course.
 
-Modules, one idea each: `layers` (affine, sigmoid, relu, softmax cross-entropy),
-`batchnorm` (Algorithms 1 and 2 of Ioffe & Szegedy 2015), `gradcheck` (central differences),
-`data` (MNIST, offline), `model` (MLP and SGD), `train` (the training loop).
-BN's relatives and extensions: `layernorm`, `groupnorm`, `spatial` (BN for convolutions),
-`inference` (Algorithm 2's statistics, folding BN into a layer), `placement` (BN before or
-after the nonlinearity, measured), `eval_gap` (training against evaluation mode, measured),
-`batch_size` (batch, layer and group norm across batch sizes, measured).
-Why BN works (Santurkar et al. 2018): `noisy_bn` (noisy BN, input-distribution shift),
-`landscape` (the loss landscape along the gradient, learning-rate sweep).
-Nothing runs at import time.
+Three layers, in three places:
+- the core, which a learner reads (this folder): `layers` (affine, sigmoid, relu, softmax
+  cross-entropy), `batchnorm` (Algorithms 1 and 2 of Ioffe & Szegedy 2015; its speed helpers in
+  `columns`), `layernorm`, `groupnorm`, `spatial` (BN for convolutions), `variants` (frozen and
+  noisy BN), `inference` (population statistics, folding), `model` (MLP and SGD), `train` (one
+  step, the loop, the divergence error), `data` (MNIST, offline), `gradcheck`, `checks`,
+  `saturation` (notebook 04's maths), `threads`, and `exercises` (the notebooks' checks);
+- `bnlib.experiments`: one module per experiment, run by `python -m bnlib.reproduce NAME`;
+- `bnlib.figures`: the figures, one module per notebook topic.
+The core imports neither experiments nor figures. The names below are the core's; the few
+experiment and figure functions the notebooks call by their short name are looked up on first
+use (so `import bnlib` loads neither matplotlib nor ipywidgets).
+
+Importing bnlib limits BLAS to one thread (bnlib/threads.py says why and how to opt out).
 """
-from .batch_size import (BatchSizeConfig, batch_size_sweep, batch_size_table, gradient_norms,
-                         normalized_in_both_modes, train_at_batch_size, wu_he_table)
+import importlib
+
 from .batchnorm import (BatchNorm1d, BatchNormCache, NormLayer, batch_statistics,
                         batchnorm_backward, batchnorm_backward_staged, batchnorm_eval_forward,
                         batchnorm_forward)
+from .checks import NonFiniteError
 from .data import load_mnist
-from .eval_gap import (EvalGapConfig, FrozenBatchNorm1d, batch_mode_predictions, class_batches,
-                       clone_mlp, fold_mlp, freeze_batchnorm, frozen_batchnorm_backward,
-                       frozen_batchnorm_forward, run_eval_gap, run_fine_tuning, shuffled_batches)
 from .gradcheck import numerical_gradient, rel_error
 from .groupnorm import GroupNorm1d, GroupNormCache, groupnorm_backward, groupnorm_forward
-from .inference import fold_batchnorm, recompute_population_statistics
+from .inference import (batch_mode_predictions, bn_statistics, class_batches, clone_mlp,
+                        fold_batchnorm, fold_mlp, load_bn_statistics,
+                        recompute_population_statistics, shuffled_batches)
+from .layernorm import LayerNorm1d, LayerNormCache, layernorm_backward, layernorm_forward
 from .layers import (affine_backward, affine_forward, relu_backward, relu_forward, sigmoid,
                      sigmoid_backward, sigmoid_forward, softmax_cross_entropy)
-from .landscape import (compare_landscapes, landscape_during_training, landscape_summary,
-                        landscape_table, learning_rate_sweep, loss_along_gradient, sweep_table)
-from .layernorm import LayerNorm1d, LayerNormCache, layernorm_backward, layernorm_forward
 from .model import MLP, SGD
-from .noisy_bn import (NoisyBatchNorm1d, distribution_shift, noisy_norm_layer, noisy_table,
-                       run_noisy_comparison, sigmoid_input_moments)
-from .placement import compare_placements, placement_mlp, placement_table, run_placement
+from .saturation import (SATURATION_THRESHOLD, SliderParams, deep_signal, saturation_demo_data,
+                         saturation_stats, sigmoid_inputs, sigmoid_local_gradient)
 from .spatial import (SpatialBatchNormCache, conv2d_forward, spatial_batchnorm_backward,
                       spatial_batchnorm_forward)
-from .train import evaluate, minibatches, train
-from .widgets import (SATURATION_THRESHOLD, SliderParams, deep_signal, render_saturation,
-                      saturation_demo_data, saturation_stats, saturation_widget, sigmoid_inputs,
-                      sigmoid_local_gradient)
+from .threads import limit_blas_threads
+from .train import TrainingDiverged, evaluate, minibatches, train, train_step
+from .variants import (FrozenBatchNorm1d, NoisyBatchNorm1d, freeze_batchnorm,
+                       frozen_batchnorm_backward, frozen_batchnorm_forward, noisy_norm_layer)
+
+limit_blas_threads()
+
+# Experiment and figure functions reachable as bnlib.NAME, imported when first used.
+_ELSEWHERE = {
+    "bnlib.experiments.batch_size": ("BatchSizeConfig", "batch_size_sweep", "batch_size_table",
+                                     "gradient_norms", "normalized_in_both_modes",
+                                     "train_at_batch_size", "wu_he_table"),
+    "bnlib.experiments.eval_gap": ("EvalGapConfig", "run_eval_gap"),
+    "bnlib.experiments.fine_tuning": ("run_fine_tuning",),
+    "bnlib.experiments.landscape": ("compare_landscapes", "landscape_during_training",
+                                    "landscape_summary", "landscape_table",
+                                    "learning_rate_sweep", "loss_along_gradient", "sweep_table"),
+    "bnlib.experiments.noisy_bn": ("distribution_shift", "noisy_table", "run_noisy_comparison",
+                                   "sigmoid_input_moments"),
+    "bnlib.experiments.placement": ("compare_placements", "placement_mlp", "placement_table",
+                                    "run_placement"),
+    "bnlib.figures.saturation": ("render_saturation", "saturation_widget"),
+}
+_HOME = {name: module for module, names in _ELSEWHERE.items() for name in names}
+
+
+def __getattr__(name):
+    """Look up an experiment or figure function on first use (PEP 562)."""
+    if name not in _HOME:
+        raise AttributeError(f"module 'bnlib' has no attribute {name!r}")
+    return getattr(importlib.import_module(_HOME[name]), name)
+
 
 __all__ = [
     "BatchNorm1d", "BatchNormCache", "NormLayer", "batch_statistics", "batchnorm_backward",
     "batchnorm_backward_staged", "batchnorm_eval_forward", "batchnorm_forward",
-    "load_mnist", "numerical_gradient", "rel_error",
-    "EvalGapConfig", "FrozenBatchNorm1d", "batch_mode_predictions", "class_batches", "clone_mlp",
-    "fold_mlp", "freeze_batchnorm", "frozen_batchnorm_backward", "frozen_batchnorm_forward",
-    "run_eval_gap", "run_fine_tuning", "shuffled_batches",
-    "affine_backward", "affine_forward", "relu_backward", "relu_forward", "sigmoid",
-    "sigmoid_backward", "sigmoid_forward", "softmax_cross_entropy",
-    "MLP", "SGD", "evaluate", "minibatches", "train",
+    "NonFiniteError", "load_mnist", "numerical_gradient", "rel_error",
     "GroupNorm1d", "GroupNormCache", "groupnorm_backward", "groupnorm_forward",
-    "fold_batchnorm", "recompute_population_statistics",
+    "batch_mode_predictions", "bn_statistics", "class_batches", "clone_mlp", "fold_batchnorm",
+    "fold_mlp", "load_bn_statistics", "recompute_population_statistics", "shuffled_batches",
     "LayerNorm1d", "LayerNormCache", "layernorm_backward", "layernorm_forward",
+    "affine_backward", "affine_forward", "relu_backward", "relu_forward", "sigmoid",
+    "sigmoid_backward", "sigmoid_forward", "softmax_cross_entropy", "MLP", "SGD",
+    "SATURATION_THRESHOLD", "SliderParams", "deep_signal", "saturation_demo_data",
+    "saturation_stats", "sigmoid_inputs", "sigmoid_local_gradient",
     "SpatialBatchNormCache", "conv2d_forward", "spatial_batchnorm_backward",
-    "spatial_batchnorm_forward",
-    "compare_placements", "placement_mlp", "placement_table", "run_placement",
-    "SATURATION_THRESHOLD", "SliderParams", "deep_signal", "render_saturation",
-    "saturation_demo_data", "saturation_stats", "saturation_widget", "sigmoid_inputs",
-    "sigmoid_local_gradient",
-    "NoisyBatchNorm1d", "distribution_shift", "noisy_norm_layer", "noisy_table",
-    "run_noisy_comparison", "sigmoid_input_moments",
-    "compare_landscapes", "landscape_during_training", "landscape_summary", "landscape_table",
-    "learning_rate_sweep", "loss_along_gradient", "sweep_table",
-    "BatchSizeConfig", "batch_size_sweep", "batch_size_table", "gradient_norms",
-    "normalized_in_both_modes", "train_at_batch_size", "wu_he_table",
+    "spatial_batchnorm_forward", "limit_blas_threads",
+    "TrainingDiverged", "evaluate", "minibatches", "train", "train_step",
+    "FrozenBatchNorm1d", "NoisyBatchNorm1d", "freeze_batchnorm", "frozen_batchnorm_backward",
+    "frozen_batchnorm_forward", "noisy_norm_layer", *_HOME,
 ]

@@ -12,12 +12,12 @@ Conventions (Ioffe & Szegedy 2015, and `torch.nn.BatchNorm1d`, which we match ex
   Algorithm 2, while the normalisation itself uses the biased one.
 - Evaluation mode normalises with the running statistics, so any batch size works, even 1.
 """
-import functools
 from typing import NamedTuple
 
 import numpy as np
 
 from .checks import as_float_array, check_backward, check_finite, check_positive, check_shape
+from .columns import column_mean, column_sum
 
 
 class BatchNormCache(NamedTuple):
@@ -44,41 +44,6 @@ def _check_params(x, gamma, beta, eps):
     return x, gamma, beta
 
 
-# Column sums as a BLAS matrix-vector product (ones @ a) take half the time of a.sum(axis=0)
-# on batches up to this many numbers, where OpenBLAS runs them on one thread. On larger ones it
-# splits them over threads: little gain there, and a stall of milliseconds whenever other
-# programs keep a core busy. So larger batches use numpy's own (single-threaded) sums.
-GEMV_MAX_SIZE = 256 * 1024
-
-
-@functools.lru_cache(maxsize=32)
-def _filled(n, value, dtype):
-    """A read-only vector of n copies of `value`, made once: a network asks for the same few
-    (ones and 1/N for its batch size) at every step."""
-    vector = np.full(n, value, dtype)
-    vector.flags.writeable = False
-    return vector
-
-
-def _column_mean(a):
-    """Mean of `a` (N, D) over the batch, (D,), in one pass over `a`.
-
-    Small batches: the gemv (1/N, ..., 1/N) @ a (weighting before summing keeps float16 sums
-    from overflowing). Large ones: a.mean(axis=0).
-    """
-    n = a.shape[0]
-    if a.size > GEMV_MAX_SIZE:
-        return a.mean(axis=0)
-    return _filled(n, 1.0 / n, a.dtype) @ a
-
-
-def _column_sum(a):
-    """Sum of `a` (N, D) over the batch, (D,): the gemv ones @ a, or a.sum(axis=0) if large."""
-    if a.size > GEMV_MAX_SIZE:
-        return a.sum(axis=0)
-    return _filled(a.shape[0], 1.0, a.dtype) @ a
-
-
 def batch_statistics(x):
     """Column mean and biased variance of `x` (N, D), computed in two passes.
 
@@ -94,13 +59,14 @@ def batch_statistics(x):
             f"batch norm in training mode needs more than 1 value per feature, got a batch of {n}; "
             "the batch variance of a single sample is 0 and the output would collapse to beta "
             "(use eval mode for single samples)")
-    mean = _column_mean(x)                         # (D,)  first estimate
+    mean = column_mean(x)                          # (D,)  first estimate
     check_finite(mean, "the batch mean")
     xc = x - mean                                  # (N, D)  the only new (N, D) array here
-    correction = _column_mean(xc)                  # (D,)  rounding error of the first estimate
+    correction = column_mean(xc)                   # (D,)  rounding error of the first estimate
     var = np.einsum("nd,nd->d", xc, xc)            # (D,)  sum of squares: one pass, no xc**2
     var /= n
     var -= correction * correction                 # biased variance (divide by N)
+    np.maximum(var, 0, out=var)                    # rounding can leave -1e-16 on a constant column
     check_finite(var, "the batch variance", " (float overflow? rescale the input)")
     xc -= correction                               # in place
     return mean + correction, var, xc
@@ -117,10 +83,10 @@ def batchnorm_forward(x, gamma, beta, eps=1e-5):
     Returns (out, cache): out (N, D) = gamma * x_hat + beta, and the cache for the backwards.
     """
     x, gamma, beta = _check_params(x, gamma, beta, eps)
-    mean, var, x_hat = batch_statistics(x)         # x_hat holds x - mean for now
-    inv_std = np.sqrt(var + eps)                   # (D,)  eps inside the root
-    np.divide(1.0, inv_std, out=inv_std)
-    x_hat *= inv_std                               # (N, D) in place: now (x - mean) / std
+    mean, var, x_centred = batch_statistics(x)     # (D,), (D,), (N, D) x - mean
+    inv_std = 1.0 / np.sqrt(var + eps)             # (D,)  eps inside the root
+    x_hat = x_centred                              # the same array, normalised in place:
+    x_hat *= inv_std                               # (N, D) (x - mean) / sqrt(var + eps)
     out = x_hat * gamma                            # (N, D)  the second and last new array
     out += beta                                    # in place
     return out, BatchNormCache(x, mean, var, inv_std, x_hat, gamma, eps)
@@ -137,7 +103,7 @@ def batchnorm_backward(dout, cache):
     """
     dout = check_backward(dout, cache, BatchNormCache, "batchnorm_forward")
     n, x_hat = dout.shape[0], cache.x_hat
-    dbeta = _column_sum(dout)                                  # (D,)
+    dbeta = column_sum(dout)                                  # (D,)
     dgamma = np.einsum("nd,nd->d", dout, x_hat)                # (D,) one pass, no temporary
     scale = cache.gamma * cache.inv_std                        # (D,)
     # dx = (dout - dbeta / N - x_hat * dgamma / N) * scale, built in the one (N, D) array dx

@@ -2,6 +2,12 @@
 import numpy as np
 
 
+class NonFiniteError(ValueError):
+    """A value that must be finite is NaN or infinite: bad input, or a computation that
+    overflowed (a diverging training run is the usual cause; bnlib.train turns it into
+    TrainingDiverged)."""
+
+
 def as_float_array(x, name, ndim=None):
     """Return `x` as a floating-point ndarray, or raise a clear error.
 
@@ -38,9 +44,10 @@ def check_positive(value, name):
 
 
 def check_finite(arr, name, hint=""):
-    """Raise ValueError if `arr` holds NaN or infinity (a cheap check on a reduced array)."""
+    """Raise NonFiniteError (a ValueError) if `arr` holds NaN or infinity (a cheap check on a
+    reduced array)."""
     if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} is not finite (NaN or infinity in the input?){hint}")
+        raise NonFiniteError(f"{name} is not finite (NaN or infinity in the input?){hint}")
 
 
 def check_backward(dout, cache, cache_type, forward_name, ndim=2,

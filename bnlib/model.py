@@ -31,18 +31,27 @@ BN_POSITIONS = ("before", "after")   # BN's place relative to the nonlinearity
 MAX_WORKSPACES = 4   # batch sizes whose buffers are kept (training, test set, ...)
 
 
+def parameter_slices(shapes):
+    """Where each array lies in a flat array holding them one after the other.
+
+    Inputs: shapes, a list of (name, shape). Returns {name: slice of the flat array}.
+    """
+    slices, start = {}, 0
+    for name, shape in shapes:
+        size = int(np.prod(shape))
+        slices[name] = slice(start, start + size)
+        start += size
+    return slices
+
+
 def _flat_arrays(shapes, dtype):
     """One zeroed flat array and a dict of named views into it, laid out in order of `shapes`.
 
     Inputs: shapes, a list of (name, shape). Returns (flat (total,), {name: view of shape}).
     """
-    flat = np.zeros(sum(int(np.prod(shape)) for _, shape in shapes), dtype)
-    views, start = {}, 0
-    for name, shape in shapes:
-        size = int(np.prod(shape))
-        views[name] = flat[start:start + size].reshape(shape)
-        start += size
-    return flat, views
+    slices = parameter_slices(shapes)
+    flat = np.zeros(sum(s.stop - s.start for s in slices.values()), dtype)
+    return flat, {name: flat[slices[name]].reshape(shape) for name, shape in shapes}
 
 
 def _check_settings(sizes, activation, dtype, bn_position):
@@ -75,7 +84,8 @@ class MLP:
     - bn_position: with use_bn, "before" the nonlinearity (on the affine output, no hidden
       bias) or "after" it (on the nonlinearity's output; the hidden layers keep their bias).
 
-    `params` maps names ("W1", "b1", "gamma1", "beta1", ...) to arrays, updated in place:
+    `params` maps names ("W1", "b1", "gamma1", "beta1", ...) to arrays, updated in place, each
+    a view of `flat_params[param_slices[name]]`:
     hidden layer k has b_k unless BN sits before its nonlinearity, and gamma_k, beta_k with BN.
     After `loss(x, y)`, `grads` has the same keys, and `pre_activations[k]` holds the input
     z (N, width) of hidden layer k+1's nonlinearity.
@@ -93,6 +103,7 @@ class MLP:
         self.n_hidden, self.dtype = len(sizes) - 2, np.dtype(dtype)
         make_norm = norm_layer or (lambda d: BatchNorm1d(d, bn_eps, bn_momentum, dtype))
         self.bns = [make_norm(d) for d in sizes[1:-1]] if use_bn else []
+        self.param_slices = parameter_slices(self._shapes())   # name -> slice of flat_params
         self.flat_params, self.params = _flat_arrays(self._shapes(), dtype)
         self.flat_grads, self.grads = _flat_arrays(self._shapes(), dtype)
         for k, (d_in, d_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):

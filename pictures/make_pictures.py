@@ -1,33 +1,47 @@
 """Redraw the course's own figures into pictures/ (run with `make pictures`).
 
-Each entry of PICTURES maps a file name to a function of bnlib.plots that returns (fig, ax).
+Each entry of PICTURES maps a file name to a function that returns (fig, ax): the drawings of
+bnlib.figures, and the results of the full-scale runs saved beside them as JSON by
+`python -m bnlib.reproduce NAME --out pictures/` (drawn here without training again).
 """
+import json
 from pathlib import Path
 
 import matplotlib
 matplotlib.use("Agg")
 
-from bnlib import plots  # noqa: E402
-from bnlib import widgets  # noqa: E402  (the saturation figures compute with bnlib.widgets)
+from bnlib.experiments.batch_size import PAPER_WU_HE  # noqa: E402
+from bnlib.experiments.fig1 import PAPER_FIG1  # noqa: E402
+from bnlib.figures import (backward, batch_size, chain_rule, common, forward,  # noqa: E402
+                           saturation, train_eval, training)
 
 HERE = Path(__file__).resolve().parent
+
+
+def saved(name):
+    """The full-scale result saved in pictures/NAME (a dict)."""
+    return json.loads((HERE / name).read_text())
+
+
 PICTURES = {
-    "batch_size.png": plots.batch_size_picture,   # from batch_size.json (... batchsize --out pictures/)
-    "bn_graph.png": plots.draw_bn_graph,
-    "bn_histograms.png": plots.bn_histograms_picture,
-    "chain_rule_graph.png": plots.draw_chain_rule_graph,
-    "eval_gap.png": plots.eval_gap_picture,   # from eval_gap.json (... reproduce eval_gap --out pictures/)
-    "fig1.png": plots.fig1_picture,   # from fig1.json (python -m bnlib.reproduce fig1 --out pictures/)
-    "fine_tuning.png": plots.fine_tuning_picture,   # from eval_gap.json, like eval_gap.png
-    "sigmoid_saturation.png": widgets.sigmoid_saturation_figure,
-    "saturation_static.png": widgets.static_panel,
+    "batch_size.png": lambda: batch_size.plot_batch_size(saved("batch_size.json"),
+                                                         paper=PAPER_WU_HE),
+    "bn_graph.png": backward.draw_bn_graph,
+    "bn_histograms.png": forward.bn_histograms_picture,
+    "chain_rule_graph.png": chain_rule.draw_chain_rule_graph,
+    "eval_gap.png": lambda: train_eval.plot_eval_gap(saved("eval_gap.json")),
+    "fig1.png": lambda: training.plot_fig1(saved("fig1.json"), paper=PAPER_FIG1),
+    "fine_tuning.png": lambda: train_eval.plot_fine_tuning(saved("eval_gap.json")["fine_tuning"]),
+    "sigmoid_saturation.png": saturation.sigmoid_saturation_figure,
+    "saturation_static.png": saturation.static_panel,
 }
 
 
-def main():
-    for name, draw in PICTURES.items():
-        fig, _ = draw()
-        print("wrote", plots.save_figure(fig, HERE / name))
+def main(names=None):
+    """Draw the pictures `names` (None: all of them) into pictures/."""
+    for name in names or PICTURES:
+        fig, _ = PICTURES[name]()
+        print("wrote", common.save_figure(fig, HERE / name))
 
 
 if __name__ == "__main__":

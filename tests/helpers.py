@@ -1,11 +1,13 @@
 """What several test files share: the gradient tolerance, the checks against central
-differences, and random (N, C, H, W) problems.
+differences, small data sets and networks, and random (N, C, H, W) problems.
 
 Central differences in float64 with h = 1e-5 (bnlib.numerical_gradient) are accurate to about
 1e-10 absolute on the tests' small problems, whose gradients are O(1): a relative error of
 1e-7 (the course's bar) leaves a wide margin, while a wrong term gives O(1).
 """
-from bnlib import numerical_gradient, rel_error
+import numpy as np
+
+from bnlib import MLP, SGD, load_mnist, numerical_gradient, rel_error
 
 GRAD_TOL = 1e-7
 
@@ -40,3 +42,98 @@ def random_nchw_problem(rng, shape):
     c = shape[1]
     gamma, beta = rng.standard_normal(c) + 1, rng.standard_normal(c)
     return x, gamma, beta, rng.standard_normal(shape)
+
+
+def small_classification_data(rng, n_train=240, n_test=90, d_in=12, classes=3):
+    """A made-up classification task (x_train, y_train, x_test, y_test): class means apart,
+    noise around them."""
+    centres = 2.0 * rng.standard_normal((classes, d_in))
+
+    def draw(n):
+        y = rng.integers(0, classes, n)
+        return centres[y] + rng.standard_normal((n, d_in)), y
+
+    return (*draw(n_train), *draw(n_test))
+
+
+def mnist_slice(n_train, n_test):
+    """The first n_train training and n_test test images of MNIST, as load_mnist gives them."""
+    x_train, y_train, x_test, y_test = load_mnist()
+    return x_train[:n_train], y_train[:n_train], x_test[:n_test], y_test[:n_test]
+
+
+def trained_mlp(rng, dtype=np.float64, steps=5, momentum=0.1):
+    """A small MLP (6-5-4-3) with BN after a few training steps on random data."""
+    model = MLP((6, 5, 4, 3), use_bn=True, init_std=0.5, rng=rng, dtype=dtype,
+                bn_momentum=momentum)
+    x, y = rng.standard_normal((8 * steps, 6)), rng.integers(0, 3, 8 * steps)
+    optimizer = SGD(model.flat_params, model.flat_grads, lr=0.5)
+    for start in range(0, 8 * steps, 8):
+        model.loss(x[start:start + 8], y[start:start + 8])
+        optimizer.step()
+    return model
+
+
+# ---- the notebooks' exercises, run without a kernel --------------------------------------------
+
+BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+
+
+def exercises_of(notebook):
+    """[(title, setup cell source, solution cell source, check cell source)] for every code cell
+    of `notebook` (a path) holding a solution region; the check is the next code cell and the
+    setup the notebook's first code cell. Titles as the student edition names them."""
+    import nbformat
+    from tools.make_student import exercise_title
+    nb = nbformat.read(notebook, as_version=4)
+    code = [i for i, cell in enumerate(nb.cells) if cell.cell_type == "code"]
+    found = []
+    for position, index in enumerate(code):
+        if BEGIN in nb.cells[index].source:
+            check = nb.cells[code[position + 1]].source if position + 1 < len(code) else ""
+            found.append((exercise_title(nb.cells, index), nb.cells[code[0]].source,
+                          nb.cells[index].source, check))
+    return found
+
+
+def with_region_replaced(source, lines):
+    """`source` with its solution region replaced by `lines` (a str), at the region's indent."""
+    out, inside = [], False
+    for line in source.split("\n"):
+        if line.strip().startswith(BEGIN):
+            indent = line[:len(line) - len(line.lstrip())]
+            out += [indent + new for new in lines.split("\n")]
+            inside = True
+        elif line.strip().startswith(END):
+            inside = False
+        elif not inside:
+            out.append(line)
+    return "\n".join(out)
+
+
+def run_exercise(setup, solution, check):
+    """Run an exercise's setup, solution and check cells in a fresh namespace, as a kernel
+    would after running only the setup cell (IPython magics dropped). Returns the exception
+    the cells raised, or None."""
+    namespace = {"__name__": "__main__"}
+    strip = lambda source: "\n".join(l for l in source.split("\n") if not l.lstrip().startswith("%"))
+    try:
+        for source in (setup, solution, check):
+            exec(compile(strip(source), "<cell>", "exec"), namespace)
+    except Exception as error:          # what the learner would see under the cell
+        return error
+    return None
+
+
+def assert_exercises_refuse_bnlib(notebook, gamed):
+    """Every exercise of `notebook` has a gamed solution in `gamed` ({title: code replacing the
+    solution region, calling bnlib's own version}); each one's check must refuse it, saying
+    that it calls bnlib (or, for a prediction, that it was computed); the teacher's solution
+    must pass the same check."""
+    from bnlib.exercises import LibraryCallError
+    exercises = exercises_of(notebook)
+    assert sorted(gamed) == sorted(title for title, *_ in exercises), "one gamed solution each"
+    for title, setup, solution, check in exercises:
+        assert run_exercise(setup, solution, check) is None, f"{title}: the solution fails"
+        error = run_exercise(setup, with_region_replaced(solution, gamed[title]), check)
+        assert isinstance(error, LibraryCallError), f"{title}: the gamed solution got {error!r}"

@@ -1,11 +1,11 @@
 """Tests for bnlib/batchnorm.py: gradients, invariants (hypothesis), running stats, errors."""
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings, strategies as st
+from hypothesis import assume, example, given, settings, strategies as st
 from hypothesis.extra.numpy import arrays
 
-import bnlib.batchnorm
-from bnlib import (BatchNorm1d, batchnorm_backward, batchnorm_backward_staged,
+import bnlib.columns
+from bnlib import (BatchNorm1d, batch_statistics, batchnorm_backward, batchnorm_backward_staged,
                    batchnorm_eval_forward, batchnorm_forward)
 from helpers import assert_layer_gradients
 
@@ -47,7 +47,7 @@ def test_gamma_and_beta_can_undo_the_normalisation(rng):
 @pytest.mark.parametrize("gemv_max_size", [0, 10**9], ids=["numpy-sums", "blas-gemv"])
 def test_float32_offset_still_normalises(rng, monkeypatch, gemv_max_size):
     # Both ways of summing columns (BLAS gemv for small batches, numpy for large) are tried.
-    monkeypatch.setattr(bnlib.batchnorm, "GEMV_MAX_SIZE", gemv_max_size)
+    monkeypatch.setattr(bnlib.columns, "GEMV_MAX_SIZE", gemv_max_size)
     # A large offset relative to the spread is where E[x^2] - E[x]^2 loses everything in float32.
     x = (1e4 + rng.standard_normal((1024, 64))).astype(np.float32)
     out, _ = batchnorm_forward(x, np.ones(64, np.float32), np.zeros(64, np.float32))
@@ -86,7 +86,7 @@ def test_blas_and_numpy_column_sums_give_the_same_results(rng, monkeypatch):
     x, gamma, beta, dout = random_problem(rng, n=9, d=4)
     results = []
     for gemv_max_size in (0, 10**9):               # numpy's sums, then BLAS gemv
-        monkeypatch.setattr(bnlib.batchnorm, "GEMV_MAX_SIZE", gemv_max_size)
+        monkeypatch.setattr(bnlib.columns, "GEMV_MAX_SIZE", gemv_max_size)
         out, cache = batchnorm_forward(x, gamma, beta)
         results.append([out, cache.mean, cache.var, *batchnorm_backward(dout, cache)])
     for numpy_way, blas_way in zip(*results):
@@ -134,6 +134,24 @@ def test_float16_column_sums_beyond_its_range_still_normalise(rng):
     np.testing.assert_allclose(out.astype(np.float64).std(axis=0), 1, atol=2e-2)
 
 
+def test_constant_columns_never_give_a_negative_variance(rng):
+    """The corrected two-pass variance subtracts the squared rounding error of the mean; on a
+    constant float32 column that once left -1e-16 (9,745 of 20,000 trials), and a layer with
+    momentum 1 then stored a negative running variance that evaluation mode refused."""
+    values = rng.uniform(-1e3, 1e3, 2000).astype(np.float32)
+    for value in values:
+        _, var, _ = batch_statistics(np.full((60, 10), value, np.float32))
+        assert np.all(var >= 0), value
+
+
+def test_a_momentum_1_layer_on_a_constant_batch_evaluates():
+    bn = BatchNorm1d(3, momentum=1.0, dtype=np.float32)
+    bn.forward(np.full((60, 3), 0.1, np.float32))
+    assert np.all(bn.running_var >= 0)
+    out = bn.eval().forward(np.full((2, 3), 0.1, np.float32))
+    assert np.all(np.isfinite(out))
+
+
 # ---- invariants, for many random batches (hypothesis) ----
 
 finite = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False)
@@ -148,7 +166,7 @@ def spread_out(x):
     return x
 
 
-@settings(max_examples=60, deadline=None)
+@settings(deadline=None)
 @given(batches)
 def test_unit_gamma_gives_mean_0_variance_1(x):
     x = spread_out(x)
@@ -160,7 +178,7 @@ def test_unit_gamma_gives_mean_0_variance_1(x):
     np.testing.assert_allclose(out.var(axis=0), expected, rtol=1e-9)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(deadline=None)
 @given(batches, st.data())
 def test_dx_sums_to_zero_and_is_orthogonal_to_x_hat(x, data):
     # sum_n x_hat^2 = N var / (var + eps), so the orthogonality holds exactly only as eps -> 0;
@@ -178,28 +196,49 @@ def test_dx_sums_to_zero_and_is_orthogonal_to_x_hat(x, data):
     np.testing.assert_allclose((dx * cache.x_hat).sum(axis=0), residual, atol=1e-9 * scale)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(deadline=None)
 @given(batches, st.floats(0.1, 100), st.floats(-100, 100))
+@example(x=np.array([[0.0]] * 11 + [[0.037]]), a=0.1, b=0.0)   # found by hypothesis: see below
 def test_invariant_to_positive_scale_and_shift(x, a, b):
+    # In exact arithmetic BN(a x + b; eps) = BN(x; eps / a^2): eps is compared with the variance
+    # of its input. (Comparing with BN(x; eps) instead misses by |x_hat| eps / (2 a^2 var): 1.6e-6
+    # for the example above, eps 1e-12, a 0.1 and a column with one outlier.) What remains is the
+    # rounding of a x + b, about 2^-52 (|b| + a max|x|) per entry, magnified by 1 / (a std(x))
+    # when normalised; 16 times that, plus a floor of 1e-12, is the tolerance.
     x = spread_out(x)
     d = x.shape[1]
     gamma, beta = np.ones(d), np.zeros(d)
-    # eps breaks exact invariance slightly (var vs a^2 var); eps=1e-12 makes it negligible.
-    out1, _ = batchnorm_forward(x, gamma, beta, eps=1e-12)
+    out1, _ = batchnorm_forward(x, gamma, beta, eps=1e-12 / a**2)
     out2, _ = batchnorm_forward(a * x + b, gamma, beta, eps=1e-12)
-    np.testing.assert_allclose(out2, out1, atol=1e-6)
+    rounding = 16 * 2.0**-52 * (abs(b) + a * np.abs(x).max()) / (a * x.std(axis=0).min())
+    np.testing.assert_allclose(out2, out1, atol=rounding + 1e-12)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(deadline=None)
 @given(batches, st.data())
 def test_staged_and_closed_form_backwards_agree(x, data):
     d = x.shape[1]
     gamma = data.draw(arrays(np.float64, d, elements=st.floats(-3, 3)))
     dout = data.draw(arrays(np.float64, x.shape, elements=st.floats(-10, 10)))
-    _, cache = batchnorm_forward(x, gamma, np.zeros(d))
+    assert_backwards_agree(x, gamma, dout)
+
+
+def assert_backwards_agree(x, gamma, dout):
+    """The closed-form and the staged backward give the same gradients, to rounding.
+
+    Tolerance: 1e-10 of the size of the problem (sum |dout| times the largest gain), and a
+    floor of 1e-300 for subnormal gradients, which have no relative precision left (hypothesis
+    found dout = [0, 5e-324], where the scaled tolerance itself underflows to 0).
+    """
+    _, cache = batchnorm_forward(x, gamma, np.zeros(x.shape[1]))
+    scale = np.abs(dout).sum() * (cache.inv_std.max() + 1) * (np.abs(gamma).max() + 1)
     for fast, staged in zip(batchnorm_backward(dout, cache), batchnorm_backward_staged(dout, cache)):
-        scale = np.abs(dout).sum() * (cache.inv_std.max() + 1) * (np.abs(gamma).max() + 1)
-        np.testing.assert_allclose(fast, staged, atol=1e-10 * scale)
+        np.testing.assert_allclose(fast, staged, atol=1e-10 * scale + 1e-300)
+
+
+def test_backwards_agree_on_a_subnormal_gradient():
+    """The example hypothesis found (pinned here, since it draws dout inside the test)."""
+    assert_backwards_agree(np.zeros((2, 1)), np.ones(1), np.array([[0.0], [5e-324]]))
 
 
 # ---- the layer: running statistics, modes ----

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from bnlib import load_mnist
-from bnlib.reproduce import Fig1Config
+from bnlib.experiments.fig1 import Fig1Config
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 

@@ -1,4 +1,4 @@
-"""Tests for bnlib/data.py: the shipped MNIST, its checksum, and clear errors."""
+"""Tests for bnlib/data.py: the shipped MNIST, its checksum, its cache, and clear errors."""
 import shutil
 
 import numpy as np
@@ -33,3 +33,11 @@ def test_corrupt_file_is_named(tmp_path):
         f.write(b"\x00corrupt\x00")
     with pytest.raises(ValueError, match=r"corrupt.*sha256"):
         load_mnist(bad)
+
+
+def test_mnist_is_read_once_and_cannot_be_changed_by_accident():
+    first, again = load_mnist(), load_mnist()
+    assert all(a is b for a, b in zip(first, again))            # the cached arrays themselves
+    with pytest.raises(ValueError, match="read-only"):
+        first[0][0, 0] = 1.0
+    assert load_mnist(DEFAULT_PATH)[0] is first[0]               # the same file, the same cache

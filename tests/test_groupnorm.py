@@ -64,7 +64,7 @@ maps = st.tuples(st.integers(1, 3), st.sampled_from([2, 4, 6]), st.integers(1, 3
                  st.integers(1, 3)).flatmap(lambda s: arrays(np.float64, s, elements=finite))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(deadline=None)
 @given(maps, st.sampled_from([1, 2]))
 def test_each_group_comes_out_with_mean_0_variance_1(x, num_groups):
     n, c = x.shape[:2]
@@ -79,7 +79,7 @@ def test_each_group_comes_out_with_mean_0_variance_1(x, num_groups):
                                rtol=1e-9)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(deadline=None)
 @given(maps, st.floats(0.1, 100), st.floats(-100, 100))
 def test_invariant_to_positive_scale_and_shift_of_a_sample(x, a, b):
     n, c = x.shape[:2]

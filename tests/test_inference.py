@@ -1,9 +1,13 @@
-"""Tests for bnlib/inference.py: folding BN into an affine layer, Algorithm 2's statistics."""
+"""Tests for bnlib/inference.py: folding BN into an affine layer, Algorithm 2's statistics,
+reading and writing BN statistics, batch-mode predictions, copying and folding an MLP."""
 import numpy as np
 import pytest
 
-from bnlib import (MLP, BatchNorm1d, batchnorm_forward, fold_batchnorm,
-                   recompute_population_statistics, sigmoid)
+from bnlib import (MLP, BatchNorm1d, FrozenBatchNorm1d, batch_mode_predictions,
+                   batchnorm_forward, bn_statistics, class_batches, clone_mlp, fold_batchnorm,
+                   fold_mlp, freeze_batchnorm, load_bn_statistics,
+                   recompute_population_statistics, shuffled_batches, sigmoid)
+from helpers import trained_mlp
 
 # Folding only reorders a few float64 multiplications and additions of O(1) numbers, so the
 # two sides agree to a few units in the last place: 1e-12 relative is a strict but safe bar.
@@ -116,3 +120,100 @@ def test_population_statistics_need_a_model_with_bn(rng):
     with pytest.raises(ValueError, match="no batch-norm layers"):
         recompute_population_statistics(MLP((3, 2, 2), use_bn=False, rng=rng),
                                         rng.standard_normal((10, 3)))
+
+
+def test_bn_statistics_round_trip_and_shape_check(rng):
+    model = trained_mlp(rng)
+    saved = bn_statistics(model)
+    model.bns[0].running_mean[:] = 99.0
+    load_bn_statistics(model, saved)
+    np.testing.assert_array_equal(model.bns[0].running_mean, saved[0][0])
+    with pytest.raises(ValueError, match="the model has 2"):
+        load_bn_statistics(model, saved[:1])
+    with pytest.raises(ValueError, match="running mean must have shape"):
+        load_bn_statistics(model, [(np.zeros(3), np.ones(5)), saved[1]])
+
+
+def test_shuffled_batches_cover_every_index_once(rng):
+    batches = shuffled_batches(103, 10, rng)
+    assert len(batches) == 11
+    assert sorted(np.concatenate(batches)) == list(range(103))
+    assert {len(b) for b in batches} <= {9, 10}
+
+
+def test_class_batches_hold_one_class_each(rng):
+    y = rng.integers(0, 4, 250)
+    batches = class_batches(y, 20)
+    assert sorted(np.concatenate(batches)) == list(range(250))
+    assert all(len(set(y[b])) == 1 for b in batches)
+    assert max(len(b) for b in batches) <= 20
+
+
+def test_batch_mode_predictions_use_batch_statistics_and_restore_the_model(rng):
+    model = trained_mlp(rng).eval()
+    saved = bn_statistics(model)
+    x = rng.standard_normal((30, 6))
+    batches = shuffled_batches(30, 10, rng)
+    labels = batch_mode_predictions(model, x, batches)
+    assert not model.training
+    for (mean, var), (saved_mean, saved_var) in zip(bn_statistics(model), saved):
+        np.testing.assert_array_equal(mean, saved_mean)
+        np.testing.assert_array_equal(var, saved_var)
+    model.train()
+    for idx in batches:                                   # the same, by hand
+        np.testing.assert_array_equal(labels[idx], model.forward(x[idx]).argmax(axis=1))
+    assert model.training
+
+
+def test_batch_mode_predictions_reject_bad_batches(rng):
+    model = trained_mlp(rng)
+    x = rng.standard_normal((10, 6))
+    with pytest.raises(ValueError, match="exactly once"):
+        batch_mode_predictions(model, x, [np.arange(5)])
+    with pytest.raises(ValueError, match="batch of 1"):  # training mode cannot take one image
+        batch_mode_predictions(model, x, [np.arange(9), np.array([9])])
+    assert model.training
+
+
+def test_clone_is_independent_and_equal(rng):
+    model = trained_mlp(rng).eval()
+    copy = clone_mlp(model)
+    x = rng.standard_normal((5, 6))
+    np.testing.assert_array_equal(copy.forward(x), model.forward(x))
+    assert not copy.training and copy.bns[0].momentum == model.bns[0].momentum
+    copy.params["W1"] += 1.0
+    copy.bns[0].running_mean += 1.0
+    assert not np.allclose(copy.forward(x), model.forward(x))
+    frozen = clone_mlp(freeze_batchnorm(clone_mlp(model)))
+    assert all(isinstance(bn, FrozenBatchNorm1d) for bn in frozen.bns)
+
+
+def test_fold_mlp_gives_the_same_logits(rng):
+    model = trained_mlp(rng).eval()
+    folded = fold_mlp(model)
+    x = rng.standard_normal((20, 6))
+    # float64; folding reorders a few multiplications and additions: rounding only
+    np.testing.assert_allclose(folded.forward(x), model.forward(x), rtol=1e-12, atol=1e-12)
+    assert not folded.use_bn and set(folded.params) == {"W1", "b1", "W2", "b2", "W3", "b3"}
+
+
+def test_fold_mlp_refuses_training_mode_and_plain_networks(rng):
+    with pytest.raises(RuntimeError, match="evaluation mode"):
+        fold_mlp(trained_mlp(rng))
+    with pytest.raises(ValueError, match="no BN"):
+        fold_mlp(MLP((4, 3, 2)).eval())
+    with pytest.raises(ValueError, match="before the nonlinearity"):
+        fold_mlp(MLP((4, 3, 2), use_bn=True, bn_position="after").eval())
+
+
+def test_clone_keeps_bn_after_the_nonlinearity_and_refuses_other_norms(rng):
+    model = MLP((4, 3, 2), use_bn=True, bn_position="after", rng=rng, dtype=np.float64)
+    x = rng.standard_normal((6, 4))
+    model.loss(x, rng.integers(0, 2, 6))
+    copy = clone_mlp(model.eval())
+    assert copy.bn_position == "after"
+    np.testing.assert_array_equal(copy.forward(x), model.forward(x))
+    other = MLP((4, 3, 2), use_bn=True, norm_layer=lambda d: type("Norm", (), {
+        "gamma": np.ones(d), "beta": np.zeros(d)})())
+    with pytest.raises(TypeError, match="BatchNorm1d"):
+        clone_mlp(other)

@@ -7,9 +7,11 @@ with different summation orders, so ~1e-12 relative is what identical semantics 
 import numpy as np
 import pytest
 
-from bnlib import (BatchNorm1d, fold_batchnorm, groupnorm_backward, groupnorm_forward,
+from bnlib import (BatchNorm1d, fold_batchnorm, fold_mlp, frozen_batchnorm_backward,
+                   frozen_batchnorm_forward, groupnorm_backward, groupnorm_forward,
                    layernorm_backward, layernorm_forward, spatial_batchnorm_backward,
                    spatial_batchnorm_forward)
+from helpers import trained_mlp
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -72,3 +74,35 @@ def test_fold_batchnorm_matches_torch_fusion(rng):
     t_weight, t_bias = fuse_linear_bn_weights(t[0], t[1], t[2], t[3], bn.eps, t[4], t[5])
     close(W_folded, t_weight.T)
     close(b_folded, t_bias)
+
+
+def test_frozen_batchnorm_and_folding_match_torch(rng):
+    """Optional oracle (skipped without torch): evaluation-mode BN with gradients, and
+    torch.nn.utils.fuse_linear_bn_eval, in float64."""
+    torch = pytest.importorskip("torch")
+    x, gamma, beta = rng.standard_normal((5, 4)) * 2 + 1, rng.standard_normal(4) + 1, rng.standard_normal(4)
+    mean, var = rng.standard_normal(4), rng.random(4) + 0.5
+    dout = rng.standard_normal(x.shape)
+    tx, tgamma, tbeta = (torch.tensor(a, requires_grad=True) for a in (x, gamma, beta))
+    tout = torch.nn.functional.batch_norm(tx, torch.tensor(mean), torch.tensor(var), tgamma,
+                                          tbeta, training=False, eps=1e-5)
+    tout.backward(torch.tensor(dout))
+    out, cache = frozen_batchnorm_forward(x, gamma, beta, mean, var)
+    # both float64, different orders of operations: rounding only
+    for ours, theirs in zip((out, *frozen_batchnorm_backward(dout, cache)),
+                            (tout, tx.grad, tgamma.grad, tbeta.grad)):
+        np.testing.assert_allclose(ours, theirs.detach().numpy(), rtol=1e-12, atol=1e-12)
+    model = trained_mlp(rng).eval()
+    folded = fold_mlp(model)
+    linear = torch.nn.Linear(6, 5, bias=False).double().eval()
+    bn = torch.nn.BatchNorm1d(5, eps=model.bns[0].eps).double().eval()
+    with torch.no_grad():
+        linear.weight.copy_(torch.tensor(model.params["W1"].T))
+        bn.weight.copy_(torch.tensor(model.params["gamma1"]))
+        bn.bias.copy_(torch.tensor(model.params["beta1"]))
+        bn.running_mean.copy_(torch.tensor(model.bns[0].running_mean))
+        bn.running_var.copy_(torch.tensor(model.bns[0].running_var))
+    fused = torch.nn.utils.fuse_linear_bn_eval(linear, bn)
+    np.testing.assert_allclose(folded.params["W1"], fused.weight.detach().numpy().T, rtol=1e-12)
+    np.testing.assert_allclose(folded.params["b1"], fused.bias.detach().numpy(), rtol=1e-12,
+                               atol=1e-12)

@@ -1,23 +1,70 @@
-"""Tests for bnlib/noisy_bn.py: Santurkar et al.'s noisy BN and the input-shift measurements."""
-import argparse
-import json
-
+"""Tests for bnlib/variants.py: frozen BN (checked against central differences) and
+Santurkar et al.'s noisy BN."""
 import numpy as np
 import pytest
 
-import bnlib
-from bnlib import BatchNorm1d, MLP, NoisyBatchNorm1d, numerical_gradient, rel_error
-from bnlib.noisy_bn import (distribution_shift, make_network, noisy_bn_experiment,
-                            noisy_norm_layer, noisy_table, run_noisy_comparison,
-                            sigmoid_input_moments)
-from bnlib.reproduce import Fig1Config
+from bnlib import (MLP, SGD, BatchNorm1d, bn_statistics, FrozenBatchNorm1d, NoisyBatchNorm1d,
+                   batchnorm_eval_forward, batchnorm_forward, freeze_batchnorm, frozen_batchnorm_backward,
+                   frozen_batchnorm_forward, noisy_norm_layer, numerical_gradient, rel_error)
+from helpers import assert_layer_gradients, assert_model_gradients, trained_mlp
 
 
-@pytest.fixture(scope="module")
-def small_data():
-    """A slice of MNIST: 600 training and 200 test images (enough for a few steps)."""
-    x_train, y_train, x_test, y_test = bnlib.load_mnist()
-    return x_train[:600], y_train[:600], x_test[:200], y_test[:200]
+def frozen_inputs(rng, n=5, d=4):
+    """x (n, d), gamma, beta, running mean and variance (d,), all float64."""
+    return (rng.standard_normal((n, d)) * 2 + 1, rng.standard_normal(d) + 1,
+            rng.standard_normal(d), rng.standard_normal(d), rng.random(d) + 0.5)
+
+
+def test_frozen_forward_equals_evaluation_mode(rng):
+    x, gamma, beta, mean, var = frozen_inputs(rng)
+    out, cache = frozen_batchnorm_forward(x, gamma, beta, mean, var)
+    np.testing.assert_allclose(out, batchnorm_eval_forward(x, gamma, beta, mean, var),
+                               rtol=1e-14, atol=1e-14)
+    np.testing.assert_allclose(out, gamma * cache.x_hat + beta, rtol=1e-13, atol=1e-13)
+
+
+def test_frozen_backward_matches_central_differences(rng):
+    x, gamma, beta, mean, var = frozen_inputs(rng)
+    dout = rng.standard_normal(x.shape)
+    assert_layer_gradients(lambda: frozen_batchnorm_forward(x, gamma, beta, mean, var),
+                           frozen_batchnorm_backward, dout, (x, gamma, beta))
+
+
+def test_frozen_backward_errors(rng):
+    x, gamma, beta, mean, var = frozen_inputs(rng)
+    _, cache = frozen_batchnorm_forward(x, gamma, beta, mean, var)
+    with pytest.raises(ValueError, match="dout must have shape"):
+        frozen_batchnorm_backward(np.zeros((2, 4)), cache)
+    with pytest.raises(RuntimeError, match="before forward"):
+        frozen_batchnorm_backward(np.zeros((5, 4)), None)
+    with pytest.raises(RuntimeError, match="before forward"):
+        FrozenBatchNorm1d(4).backward(np.zeros((5, 4)))
+    with pytest.raises(ValueError, match="running_var"):
+        frozen_batchnorm_forward(x, gamma, beta, mean, -var)
+
+
+def test_frozen_mlp_gradients_match_central_differences(rng):
+    model = freeze_batchnorm(trained_mlp(rng))
+    x, y = rng.standard_normal((7, 6)), rng.integers(0, 3, 7)
+    assert_model_gradients(model, x, y, names=("W1", "gamma1", "beta2", "W3"))
+
+
+def test_frozen_statistics_stay_put_while_gamma_learns(rng):
+    model = trained_mlp(rng)
+    statistics = bn_statistics(model)
+    freeze_batchnorm(model)
+    gamma_before = model.bns[0].gamma.copy()
+    optimizer = SGD(model.flat_params, model.flat_grads, lr=0.5)
+    for _ in range(3):
+        model.loss(rng.standard_normal((8, 6)), rng.integers(0, 3, 8))
+        optimizer.step()
+    for (mean, var), (saved_mean, saved_var) in zip(bn_statistics(model), statistics):
+        np.testing.assert_array_equal(mean, saved_mean)
+        np.testing.assert_array_equal(var, saved_var)
+    assert model.bns[0].gamma is model.params["gamma1"]
+    assert not np.allclose(model.bns[0].gamma, gamma_before)
+    with pytest.raises(ValueError, match="no BN"):
+        freeze_batchnorm(MLP((4, 3, 2)))
 
 
 def test_eval_mode_is_plain_batch_norm(rng):
@@ -35,7 +82,7 @@ def test_training_output_is_scaled_and_shifted_batch_norm(rng):
     layer = NoisyBatchNorm1d(3, rng=np.random.default_rng(1))
     out = layer.forward(x)
     scale, shift = layer.noise
-    bn_out, _ = bnlib.batchnorm_forward(x, layer.gamma, layer.beta, layer.eps)
+    bn_out, _ = batchnorm_forward(x, layer.gamma, layer.beta, layer.eps)
     np.testing.assert_allclose(out, scale * bn_out + shift, rtol=1e-15, atol=1e-15)
 
 
@@ -143,89 +190,3 @@ def test_float32_layer_keeps_float32():
     layer = NoisyBatchNorm1d(3, rng=np.random.default_rng(0), dtype=np.float32)
     out = layer.forward(np.random.default_rng(1).normal(size=(5, 3)).astype(np.float32))
     assert out.dtype == np.float32 and layer.noise[0].dtype == np.float32
-
-
-def test_moments_match_the_pre_activations_and_leave_the_model_alone(rng):
-    model = MLP((6, 5, 4, 3), use_bn=True, init_std=0.5, rng=rng)
-    x = rng.normal(size=(20, 6)).astype(np.float32)
-    model.eval()
-    saved = [(bn.running_mean.copy(), bn.running_var.copy()) for bn in model.bns]
-    mean, std = sigmoid_input_moments(model, x, layer=2)
-    assert not model.training                                    # mode restored
-    for bn, (running_mean, running_var) in zip(model.bns, saved):
-        np.testing.assert_array_equal(bn.running_mean, running_mean)
-        np.testing.assert_array_equal(bn.running_var, running_var)
-    model.train().forward(x)
-    z = model.pre_activations[1].astype(np.float64)              # (20, 4)
-    np.testing.assert_allclose(mean, z.mean(axis=0), atol=1e-12)
-    np.testing.assert_allclose(std, z.std(axis=0), atol=1e-12)
-    # with BN in training mode each unit's input has mean beta = 0 and std about gamma = 1
-    np.testing.assert_allclose(mean, 0.0, atol=1e-5)
-    np.testing.assert_allclose(std, 1.0, atol=1e-3)
-
-
-def test_moments_reject_a_layer_that_does_not_exist(rng):
-    model = MLP((6, 5, 3), rng=rng)
-    with pytest.raises(ValueError, match="layer must lie in 1..1"):
-        sigmoid_input_moments(model, rng.normal(size=(4, 6)), layer=2)
-
-
-def test_distribution_shift_is_the_gaussian_wasserstein_distance():
-    means = np.array([[0.0, 1.0], [3.0, 1.0], [3.0, 1.0]])       # (3 records, 2 units)
-    stds = np.array([[1.0, 1.0], [1.0, 5.0], [1.0, 2.0]])
-    # unit 0 moves 3 in its mean, then nothing; unit 1 moves 4 in its std, then 3
-    np.testing.assert_allclose(distribution_shift(means, stds), [3.5, 1.5])
-    assert distribution_shift(np.zeros((2, 3)), np.ones((2, 3))).tolist() == [0.0]
-    np.testing.assert_allclose(distribution_shift([[0.0], [3.0]], [[1.0], [5.0]]), [5.0])
-
-
-def test_distribution_shift_rejects_bad_shapes():
-    with pytest.raises(ValueError, match="records >= 2"):
-        distribution_shift(np.zeros((1, 3)), np.zeros((1, 3)))
-    with pytest.raises(ValueError, match="records >= 2"):
-        distribution_shift(np.zeros((3, 3)), np.zeros((3, 2)))
-
-
-def test_make_network_rejects_unknown_names():
-    with pytest.raises(ValueError, match="network must be one of"):
-        make_network("dropout", Fig1Config(), np.random.default_rng(0), np.random.default_rng(1))
-
-
-def test_comparison_runs_and_is_reproducible(small_data):
-    config = Fig1Config(steps=20, eval_every=10, sizes=(784, 20, 20, 10))
-    first = run_noisy_comparison(config, small_data, probe_size=60, progress=False)
-    second = run_noisy_comparison(config, small_data, probe_size=60, progress=False)
-    assert first["layer"] == 2 and set(first["runs"]) == {"plain", "bn", "noisy"}
-    for name, run in first["runs"].items():
-        assert run["step"] == [0, 10, 20]
-        assert np.array(run["mean"]).shape == (3, 20) and len(run["shift"]) == 2
-        assert run["test_acc"] == second["runs"][name]["test_acc"]
-        assert run["shift"] == second["runs"][name]["shift"]
-    # BN holds each unit's input at mean beta ~ 0 in training mode; the noise moves it
-    bn, noisy = first["runs"]["bn"], first["runs"]["noisy"]
-    assert np.max(np.abs(bn["mean"])) < 0.1
-    assert np.mean(noisy["shift"]) > 3 * np.mean(bn["shift"])
-    table = noisy_table(first)
-    assert "noisy BN" in table and "median shift" in table and len(table.splitlines()) == 4
-
-
-def test_the_three_networks_start_from_the_same_weights(small_data):
-    config = Fig1Config(steps=0, eval_every=10, sizes=(784, 20, 10))
-    init_seed, _, noise_seed = np.random.SeedSequence(config.seed).spawn(3)
-    nets = [make_network(name, config, np.random.default_rng(init_seed),
-                         np.random.default_rng(noise_seed)) for name in ("plain", "bn", "noisy")]
-    for net in nets[1:]:
-        np.testing.assert_array_equal(net.params["W1"], nets[0].params["W1"])
-
-
-def test_experiment_writes_its_results(tmp_path, monkeypatch, small_data, capsys):
-    monkeypatch.setattr("bnlib.noisy_bn.load_mnist", lambda: small_data)
-    monkeypatch.setenv("BNLIB_PROGRESS", "0")
-    args = argparse.Namespace(steps=10, seed=0, out=str(tmp_path))
-    assert noisy_bn_experiment(args) == 0
-    saved = json.loads((tmp_path / "noisy_bn.json").read_text())
-    assert set(saved) == {"0.05", "0.5"}
-    assert saved["0.05"]["runs"]["noisy"]["step"] == [0, 10]
-    assert (tmp_path / "noisy_bn_std0.05.png").stat().st_size > 0
-    assert (tmp_path / "noisy_bn_std0.5.png").stat().st_size > 0
-    assert "noisy BN" in capsys.readouterr().out

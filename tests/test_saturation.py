@@ -1,22 +1,12 @@
-"""Tests for bnlib/widgets.py: the saturation demo's pure functions and its slider panel."""
-import base64
-import re
+"""Tests for bnlib/saturation.py: the maths behind notebook 04's sliders."""
+import numpy as np
+import pytest
 
-import matplotlib
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-from bnlib import (SATURATION_THRESHOLD, SliderParams, batchnorm_backward,  # noqa: E402
-                   deep_signal, numerical_gradient, rel_error, render_saturation,
-                   saturation_demo_data, saturation_stats, saturation_widget, sigmoid,
-                   sigmoid_inputs, sigmoid_local_gradient)
-from bnlib.widgets import SLIDERS, _deep_backward, _deep_forward, readout_text  # noqa: E402
-from helpers import GRAD_TOL  # noqa: E402
-
-READOUT = re.compile(r"without BN: ([\d.]+)% saturated, mean σ'\(z\) = ([\d.]+) \| "
-                     r"with BN: ([\d.]+)% saturated, mean σ'\(z\) = ([\d.]+)")
+from bnlib import (SATURATION_THRESHOLD, SliderParams, batchnorm_backward, deep_signal,
+                   numerical_gradient, rel_error, saturation_demo_data, saturation_stats,
+                   sigmoid, sigmoid_inputs, sigmoid_local_gradient)
+from bnlib.saturation import _deep_backward, _deep_forward, readout_text
+from helpers import GRAD_TOL
 
 
 @pytest.fixture
@@ -29,8 +19,6 @@ def gaussian_data():
 def scales():
     return np.linspace(0.05, 1.5, 12)
 
-
-# --- the threshold and the statistics ----------------------------------------------------------
 
 def test_threshold_marks_where_the_slope_is_below_0018():
     assert SATURATION_THRESHOLD == 4.0
@@ -60,8 +48,6 @@ def test_saturation_stats_rejects_bad_input():
     with pytest.raises(TypeError, match="real numbers"):
         saturation_stats(np.array(["a"]))
 
-
-# --- one layer: sigmoid_inputs ---------------------------------------------------------------
 
 def test_sigmoid_inputs_without_bn_is_the_affine_layer(gaussian_data):
     x, W = gaussian_data.x, gaussian_data.weights[0]
@@ -131,8 +117,6 @@ def test_bad_settings_raise_clear_errors(gaussian_data):
         saturation_demo_data(x, batch_size=1)
 
 
-# --- many layers: deep_signal --------------------------------------------------------------------
-
 def test_deep_signal_shapes(gaussian_data):
     result = deep_signal(gaussian_data, SliderParams(depth=4), use_bn=True)
     for key in ("fraction_saturated", "mean_local_gradient", "z_mean", "z_std", "grad_median",
@@ -193,65 +177,8 @@ def test_demo_data_is_reproducible_and_uses_mnist_by_default():
         np.testing.assert_array_equal(left, right)
 
 
-# --- rendering and the widget ----------------------------------------------------------------
-
-def test_render_text_and_figure(gaussian_data):
-    params = SliderParams(scale=0.8, gamma=2.0, depth=5)
-    text, fig = render_saturation(params, gaussian_data)
-    try:
-        plain, bn_pct = READOUT.fullmatch(text).group(1), READOUT.fullmatch(text).group(3)
-        z = gaussian_data.x @ (0.8 * gaussian_data.weights[0])
-        assert float(plain) == round(100 * saturation_stats(z)["fraction_saturated"], 1)
-        assert float(bn_pct) < float(plain)
-        assert len(fig.axes) == 5
-        assert len(fig.axes[2].get_lines()[0].get_xdata()) == 5      # one point per layer
-    finally:
-        plt.close(fig)
-
-
 def test_readout_text_format():
     text = readout_text(dict(fraction_saturated=0.631, mean_local_gradient=0.0523),
                         dict(fraction_saturated=0.004, mean_local_gradient=0.2012))
     assert text == ("without BN: 63.1% saturated, mean σ'(z) = 0.052 | "
                     "with BN: 0.4% saturated, mean σ'(z) = 0.201")
-
-
-def _readout_numbers(panel):
-    text = re.sub(r"<[^>]+>", "", panel.readout.value)          # strip the HTML tags
-    return [float(v) for v in READOUT.fullmatch(text).groups()]
-
-
-def _png(panel):
-    (output,) = panel.plot.outputs
-    png = base64.b64decode(output["data"]["image/png"])
-    assert png.startswith(b"\x89PNG")
-    return png
-
-
-def test_widget_has_the_contracted_sliders_and_parts(gaussian_data):
-    panel = saturation_widget(gaussian_data)
-    assert set(panel.sliders) == {"weight scale", "shift", "gamma", "beta", "depth"}
-    for name, slider in panel.sliders.items():
-        assert slider.description == name
-        assert type(slider).__name__ == ("IntSlider" if name == "depth" else "FloatSlider")
-        assert (slider.min, slider.max, slider.step) == SLIDERS[name][1:]
-    assert "bn-readout" in panel.readout._dom_classes
-    assert "bn-plot" in panel.plot._dom_classes
-    assert panel.readout in panel.children and panel.plot in panel.children
-    _readout_numbers(panel)
-    _png(panel)
-    plt.close("all")
-
-
-def test_moving_sliders_updates_readout_and_image(gaussian_data):
-    panel = saturation_widget(gaussian_data, SliderParams(scale=0.1))
-    before, png_before = _readout_numbers(panel), _png(panel)
-    panel.sliders["weight scale"].value = 1.0
-    after, png_after = _readout_numbers(panel), _png(panel)
-    assert after[0] > before[0] + 20             # without BN: many more saturated (percent)
-    assert after[2] < 1.0 and before[2] < 1.0    # with BN: still under 1% saturated
-    assert png_after != png_before
-    panel.sliders["gamma"].value = 6.0           # BN only: its side saturates, the other stays
-    gamma_big = _readout_numbers(panel)
-    assert gamma_big[:2] == after[:2] and gamma_big[2] > 30
-    assert not plt.get_fignums()                 # every figure drawn was closed

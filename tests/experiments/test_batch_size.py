@@ -1,12 +1,12 @@
-"""Tests for bnlib/batch_size.py: protocol, measurements, tables, the command-line entry."""
+"""Tests for bnlib/experiments/batch_size.py: protocol, measurements, tables."""
 import json
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from bnlib import BatchNorm1d, GroupNorm1d, LayerNorm1d, batchnorm_backward, batchnorm_forward
-from bnlib import batch_size as bs
+from bnlib import TrainingDiverged
+from bnlib.experiments import batch_size as bs
 
 SIZES = (8, 12, 12, 3)
 
@@ -24,7 +24,7 @@ def small_config(**changes):
     return bs.BatchSizeConfig(**{**settings, **changes})
 
 
-def test_learning_rate_scales_linearly_from_notebook_05s():
+def test_learning_rate_scales_linearly_from_the_fig1_setting():
     config = bs.BatchSizeConfig()
     assert bs.learning_rate(config, 60) == pytest.approx(0.1)      # Fig1Config's lr at batch 60
     assert bs.learning_rate(config, 2) == pytest.approx(0.1 / 30)
@@ -62,17 +62,18 @@ def test_train_at_batch_size_learns_reproducibly_and_follows_the_protocol(rng):
     assert run["test_acc"] > 0.8                                    # it does learn
 
 
-def test_fit_reports_a_non_finite_loss_as_a_runtime_error(rng):
+def test_fit_reports_a_non_finite_loss_as_training_diverged(rng):
     data = list(fake_data(rng))
     data[0] = data[0].copy()
     data[0][:, 1] = np.nan
     config = small_config()
     for norm in ("none", "batch"):                  # NaN loss; BN's own check of the batch mean
         model = bs.make_model(norm, config, rng)
-        with pytest.raises(RuntimeError, match="step 1"):
+        with pytest.raises(TrainingDiverged, match="step 1") as diverged:
             bs.fit(model, data, 5, 0.1, 16, rng)
+        assert diverged.value.step == 1
     result = bs.batch_size_sweep(small_config(norms=("none",), batch_sizes=(16,)), data)
-    assert result["runs"][0]["test_acc"] is None and "step 1" in result["runs"][0]["diverged"]
+    assert result["runs"][0]["test_acc"] is None and result["runs"][0]["diverged_at"] == 1
     assert "div." in bs.batch_size_table(result)
 
 
@@ -159,28 +160,3 @@ def test_normalized_in_both_modes(rng):
         np.testing.assert_array_equal(b.running_mean, mean)
     with pytest.raises(ValueError, match="whole number of batches"):
         bs.normalized_in_both_modes(model, data[2][:5], 2)
-
-
-def test_batch_size_experiment_writes_its_results(tmp_path, capsys, monkeypatch, rng):
-    data = fake_data(np.random.default_rng(0), n_train=600, n_test=64, d=784)
-    monkeypatch.setattr(bs, "load_mnist", lambda: data)
-    monkeypatch.setattr(bs, "BATCH_SIZES", (2, 32))
-    monkeypatch.setattr(bs.BatchSizeConfig, "__init__", _shrunk(bs.BatchSizeConfig.__init__))
-    args = SimpleNamespace(steps=2, seed=4, out=str(tmp_path / "results"))
-    assert bs.batch_size_experiment(args) == 0
-    result = json.loads((tmp_path / "results" / "batch_size.json").read_text())
-    assert result["config"]["examples"] == 120 and result["config"]["seeds"] == [4, 5, 6]
-    assert len(result["runs"]) == 3 * 2 * 4
-    assert (tmp_path / "results" / "batch_size.png").stat().st_size > 0
-    printed = capsys.readouterr().out
-    assert "Wu & He" in printed and "batch_size.json" in printed
-    assert "batch, layer, group" in bs.BATCH_SIZE_DESCRIPTION
-
-
-def _shrunk(init):
-    """BatchSizeConfig.__init__ with batch sizes (2, 32) and few test images, for speed."""
-    def wrapped(self, *args, **kwargs):
-        kwargs.setdefault("batch_sizes", (2, 32))
-        kwargs.setdefault("train_mode_images", 64)
-        init(self, *args, **kwargs)
-    return wrapped

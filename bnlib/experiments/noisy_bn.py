@@ -1,24 +1,13 @@
-"""Santurkar et al.'s "noisy" batch norm: BN followed by random, time-varying shifts and scales.
+"""Santurkar et al.'s noisy batch norm, and how far a layer's input distribution moves (notebook 07).
 
-Santurkar, Tsipras, Ilyas & Madry (NeurIPS 2018, "How Does Batch Normalization Help
-Optimization?", Sec. 2.1) test the internal-covariate-shift explanation of BN by injecting
-noise *after* each BN layer, so that the next layer's input distribution changes at every step
-however stable BN made it. At every training step, for every layer (our defaults):
-
-    mu ~ U(-0.5, 0.5),  sigma ~ U(1, 1.25)                       one pair per layer and step
-    m  ~ U(mu - 0.1, mu + 0.1),  s ~ N(sigma, 0.1)               one pair per sample and unit
-    a <- s * a + m                                               a = gamma * x_hat + beta
-
-Evaluation mode adds no noise. The backward pass multiplies the incoming gradient by s, then
-runs BN's backward (so dgamma and dbeta see the noise too).
-
-This module also measures how much a layer's input distribution moves during training:
+Santurkar, Tsipras, Ilyas & Madry (NeurIPS 2018, Sec. 2.1) test the internal-covariate-shift
+explanation of BN by training with random, time-varying shifts and scales after each BN layer
+(bnlib.variants.NoisyBatchNorm1d). This module trains the MNIST network of notebook 06 without
+BN, with BN and with noisy BN from the same start, and measures:
 - `sigmoid_input_moments`: per-unit mean and standard deviation of one hidden layer's
   nonlinearity input on a fixed probe batch, as training sees it (batch statistics, noise);
-- `distribution_shift`: how far those move between consecutive records;
-- `run_noisy_comparison`: the MNIST network of notebook 05 trained without BN, with BN and with
-  noisy BN from the same start, recording accuracy and these moments;
-- `noisy_bn_experiment(args)`: the same at full scale, for `python -m bnlib.reproduce`.
+- `distribution_shift`: how far those move between consecutive records.
+Command: `noisy_bn`.
 """
 import dataclasses
 import time
@@ -26,84 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .batchnorm import BatchNorm1d, batchnorm_backward
-from .data import load_mnist
-from .landscape import restored
-from .model import MLP
-from .train import train
+from ..model import MLP
+from ..train import train
+from ..variants import noisy_norm_layer
+from .common import experiment_data, restored, write_json
+from .fig1 import Fig1Config
 
-NOISY_BN_DESCRIPTION = ("MNIST MLP without BN, with BN and with Santurkar et al.'s noisy BN: test "
-                        "accuracy and the shift of a layer's input distribution (notebook 06)")
 NETWORK_LABELS = {"plain": "without BN", "bn": "with BN", "noisy": "noisy BN"}
-
-
-class NoisyBatchNorm1d(BatchNorm1d):
-    """BatchNorm1d whose training-mode output gets Santurkar et al.'s random scale and shift.
-
-    Inputs: num_features D; rng, a np.random.Generator for the noise; eps, momentum, dtype as
-    for BatchNorm1d; mean_range (mu ~ U(-mean_range, mean_range)), scale_range (sigma ~
-    U(*scale_range)), shift_jitter (m ~ U(mu - shift_jitter, mu + shift_jitter)) and
-    scale_jitter (s ~ N(sigma, scale_jitter)).
-    After a training-mode forward, `noise` holds (scale s, shift m), both (N, D). Set
-    `hold_noise = True` to reuse them in the next forward passes (for gradient checks).
-    """
-
-    def __init__(self, num_features, rng, eps=1e-5, momentum=0.1, dtype=np.float64,
-                 mean_range=0.5, scale_range=(1.0, 1.25), shift_jitter=0.1, scale_jitter=0.1):
-        super().__init__(num_features, eps, momentum, dtype)
-        if not isinstance(rng, np.random.Generator):
-            raise TypeError(f"rng must be a np.random.Generator, got {type(rng).__name__}")
-        low, high = scale_range
-        if not (mean_range >= 0 and 0 < low <= high and shift_jitter >= 0 and scale_jitter >= 0):
-            raise ValueError("noise ranges must satisfy mean_range >= 0, 0 < scale_range[0] <= "
-                             "scale_range[1], shift_jitter >= 0 and scale_jitter >= 0")
-        self.rng, self.mean_range, self.scale_range = rng, float(mean_range), (low, high)
-        self.shift_jitter, self.scale_jitter = float(shift_jitter), float(scale_jitter)
-        self.noise, self.hold_noise = None, False
-
-    def draw_noise(self, shape, dtype):
-        """One step's noise for an output of `shape` (N, D): returns (scale s, shift m)."""
-        mu = self.rng.uniform(-self.mean_range, self.mean_range)    # per layer and step
-        sigma = self.rng.uniform(*self.scale_range)
-        draw = np.float32 if dtype == np.float32 else np.float64    # numpy draws these natively
-        shift = self.rng.random(shape, draw)                         # (N, D), U(0, 1)
-        shift *= 2 * self.shift_jitter
-        shift += mu - self.shift_jitter                              # U(mu - jitter, mu + jitter)
-        scale = self.rng.standard_normal(shape, draw)                # (N, D), N(0, 1)
-        scale *= self.scale_jitter
-        scale += sigma                                               # N(sigma, jitter^2)
-        return scale.astype(dtype, copy=False), shift.astype(dtype, copy=False)
-
-    def forward(self, x):
-        """BN of `x` (N, D); in training mode then a <- s * a + m with fresh (or held) noise."""
-        out = super().forward(x)                 # (N, D), a new array: safe to change in place
-        if not self.training:
-            return out
-        if not self.hold_noise or self.noise is None:
-            self.noise = self.draw_noise(out.shape, out.dtype)
-        elif self.noise[0].shape != out.shape:
-            raise ValueError(f"hold_noise is set, but the held noise has shape "
-                             f"{self.noise[0].shape} and the batch gives {out.shape}")
-        scale, shift = self.noise
-        out *= scale
-        out += shift
-        return out
-
-    def _backward(self, dout, cache):
-        """Multiply `dout` (N, D) by the noise scale s, then BN's backward (see `backward`)."""
-        return batchnorm_backward(dout * self.noise[0], cache)
-
-    def __repr__(self):
-        return "Noisy" + super().__repr__()
-
-
-def noisy_norm_layer(rng, dtype=np.float32, **noise):
-    """A `norm_layer` for MLP: num_features -> NoisyBatchNorm1d drawing its noise from `rng`.
-
-    All layers share `rng`; `noise` passes mean_range, scale_range, ... on. Example:
-    MLP(sizes, use_bn=True, norm_layer=noisy_norm_layer(np.random.default_rng(0))).
-    """
-    return lambda num_features: NoisyBatchNorm1d(num_features, rng, dtype=dtype, **noise)
 
 
 def sigmoid_input_moments(model, x, layer):
@@ -153,7 +71,7 @@ def run_noisy_comparison(config, data=None, probe_size=600, layer=None,
     """Train the networks of `config` (a Fig1Config) and follow one layer's input distribution.
 
     All networks start from the same weights and see the same minibatches (the seeds of
-    `bnlib.reproduce.run_network`); noisy BN draws its noise from a third seed. At every
+    `bnlib.experiments.fig1.run_network`); noisy BN draws its noise from a third seed. At every
     record (every `config.eval_every` steps) the first `probe_size` training images give the
     per-unit mean and std of hidden layer `layer`'s sigmoid input (`sigmoid_input_moments`;
     None: the last hidden layer; the probe's noise comes from the same generator as the
@@ -161,7 +79,7 @@ def run_noisy_comparison(config, data=None, probe_size=600, layer=None,
     Returns {"config", "layer", "probe_size", "runs": {name: {"step", "test_acc", "loss",
     "mean" (R, D), "std" (R, D), "shift" (R - 1,), "seconds"}}}, lists of plain floats.
     """
-    data = load_mnist() if data is None else data
+    data = experiment_data() if data is None else data
     layer = len(config.sizes) - 2 if layer is None else layer
     probe = data[0][:probe_size]                                     # (P, 784)
     runs = {name: _train_and_probe(name, config, data, probe, layer, progress)
@@ -180,7 +98,8 @@ def _train_and_probe(name, config, data, probe, layer, progress):
     start = time.perf_counter()
     history = train(model, data, config.steps, config.lr, config.momentum, config.batch_size,
                     eval_every=config.eval_every, rng=np.random.default_rng(batch_seed),
-                    unit=config.unit, progress=progress, on_record=record)
+                    unit=config.unit, progress=progress, on_record=record,
+                    desc=NETWORK_LABELS[name])
     means, stds = (np.array(m) for m in zip(*moments))               # (R, D) each
     return {"step": history["step"], "test_acc": history["test_acc"],
             "loss": [None if np.isnan(v) else float(v) for v in history["loss"]],
@@ -205,26 +124,34 @@ def noisy_table(result):
 
 
 NOISY_BN_STEPS = 10_000               # per network, in `noisy_bn_experiment`
-NOISY_BN_INIT_STDS = (0.05, 0.5)      # notebook 05's initial scale, and one without a plateau
 
 
-def noisy_bn_experiment(args):
+NOISY_BN_INIT_STDS = (0.05, 0.5)      # notebook 06's initial scale, and one without a plateau
+
+
+def noisy_bn_command(args):
     """`python -m bnlib.reproduce noisy_bn`: the three networks at both initial scales.
 
     args: an argparse.Namespace with steps (None: NOISY_BN_STEPS), seed and out (a folder).
     Writes noisy_bn.json and noisy_bn_std<scale>.png into out, prints the tables; returns 0.
     """
-    from . import plots
-    from .reproduce import Fig1Config, write_json   # here: reproduce imports this module
+    from ..figures import common, why_bn       # matplotlib is only needed here
     out = Path(args.out)
-    data, results = load_mnist(), {}
+    data, results = experiment_data(args), {}
     for init_std in NOISY_BN_INIT_STDS:
         config = Fig1Config(steps=args.steps or NOISY_BN_STEPS, eval_every=100,
                             init_std=init_std, seed=args.seed)
         result = results[f"{init_std:g}"] = run_noisy_comparison(config, data)
-        plots.save_figure(plots.plot_noisy_comparison(result)[0],
+        common.save_figure(why_bn.plot_noisy_comparison(result)[0],
                           out / f"noisy_bn_std{init_std:g}.png")
         print(f"initial weight std {init_std:g}, layer {result['layer']}:\n{noisy_table(result)}\n")
-    write_json(results, out / "noisy_bn.json")
+    write_json({"config": {"steps": args.steps or NOISY_BN_STEPS, "seed": args.seed,
+                           "init_stds": list(NOISY_BN_INIT_STDS)}, "runs": results},
+               out / "noisy_bn.json")
     print("wrote", out / "noisy_bn.json", *sorted(out.glob("noisy_bn_std*.png")))
     return 0
+
+
+COMMANDS = {"noisy_bn": (noisy_bn_command, "MNIST MLP without BN, with BN and with Santurkar et "
+                                           "al.'s noisy BN: test accuracy and the shift of a "
+                                           "layer's input distribution (notebook 07)")}

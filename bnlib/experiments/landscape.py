@@ -4,7 +4,7 @@ Santurkar, Tsipras, Ilyas & Madry (NeurIPS 2018, Sec. 3.1 and Fig. 4) explain BN
 a smoother loss landscape: at a point of training, step along the negative gradient by
 several step sizes and watch (a) how much the loss varies and (b) how much the gradient
 changes. With BN both vary less, so the gradient predicts the loss further ahead and larger
-steps are safe. This module measures that on the MNIST network of notebook 05:
+steps are safe. This module measures that on the MNIST network of notebook 06:
 
 - `loss_along_gradient`: loss and gradient change at theta - eta * g for several step sizes eta;
 - `landscape_summary`: loss range, largest gradient change, and the "effective smoothness"
@@ -12,39 +12,24 @@ steps are safe. This module measures that on the MNIST network of notebook 05:
 - `landscape_during_training`: these at chosen steps of a training run;
 - `learning_rate_sweep`, `sweep_table`: final accuracy over learning rates, a divergence
   reported with its step rather than raised;
-- `landscape_experiment(args)`: all of it at full scale, for `python -m bnlib.reproduce`.
+Command: `landscape` (all of it at full scale).
 """
-import contextlib
 import dataclasses
 import math
 from pathlib import Path
 
 import numpy as np
 
-from .data import load_mnist
-from .model import MLP
-from .train import train
+from ..model import MLP
+from ..train import TrainingDiverged, train
+from .common import experiment_data, restored, write_json
+from .fig1 import Fig1Config
 
-LANDSCAPE_DESCRIPTION = ("MNIST MLP without and with BN: loss and gradient change along the "
-                         "gradient during training, and a learning-rate sweep (notebook 06)")
+
 STEP_MULTIPLES = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0)   # step sizes, in learning rates
+
+
 CHANCE_ACCURACY = 0.15     # at or below this on 10 balanced classes a run counts as stalled
-
-
-@contextlib.contextmanager
-def restored(model):
-    """Inside this block `model` may be changed freely: its parameters, gradients, BN running
-    statistics and mode come back on leaving."""
-    params, grads = model.flat_params.copy(), model.flat_grads.copy()
-    stats = [(bn.running_mean.copy(), bn.running_var.copy()) for bn in model.bns]
-    was_training = model.training
-    try:
-        yield model
-    finally:
-        model.flat_params[...], model.flat_grads[...] = params, grads
-        for bn, (mean, var) in zip(model.bns, stats):
-            bn.running_mean[...], bn.running_var[...] = mean, var
-        model.train() if was_training else model.eval()
 
 
 def parameter_mask(model, names=None):
@@ -55,10 +40,7 @@ def parameter_mask(model, names=None):
         raise ValueError(f"unknown parameter names {sorted(unknown)}; the model has "
                          f"{list(model.params)}")
     for name in model.params if names is None else names:
-        # every parameter is a view into flat_params (bnlib.model): its offset, in elements
-        start = (model.params[name].__array_interface__["data"][0]
-                 - model.flat_params.__array_interface__["data"][0]) // model.flat_params.itemsize
-        mask[start:start + model.params[name].size] = True
+        mask[model.param_slices[name]] = True
     return mask
 
 
@@ -133,14 +115,14 @@ def landscape_during_training(use_bn, config, data=None, at_steps=(0, 100, 300),
     At each step of `at_steps`, `loss_along_gradient` runs on `batches` random training
     minibatches with step sizes `multiples` x config.lr, along the gradient of the hidden
     weights (which="hidden") or of all parameters ("all"). Same initial weights and minibatches
-    as `bnlib.reproduce.run_network` for the same seed; the landscape batches have their own.
+    as `bnlib.experiments.fig1.run_network` for the same seed; the landscape batches have their own.
     Returns {"step", "test_acc", "multiples", "points": per step a list of `batches`
     loss_along_gradient results, and "loss_range", "grad_change", "smoothness": per step the
     mean over batches}.
     """
     if which not in ("hidden", "all"):
         raise ValueError(f"which must be 'hidden' or 'all', got {which!r}")
-    data = load_mnist() if data is None else data
+    data = experiment_data() if data is None else data
     init_seed, batch_seed, probe_seed = np.random.SeedSequence(config.seed).spawn(3)
     model = MLP(config.sizes, use_bn=use_bn, init_std=config.init_std,
                 rng=np.random.default_rng(init_seed))
@@ -169,18 +151,6 @@ def _mean_summaries(points):
             for key in ("loss_range", "grad_change", "smoothness")}
 
 
-def _count_steps(model):
-    """Make `model.loss` count its calls (one per training step); return the counter [n]."""
-    counter, loss = [0], model.loss
-
-    def counted_loss(x, y):
-        counter[0] += 1
-        return loss(x, y)
-
-    model.loss = counted_loss
-    return counter
-
-
 def _norm(array):
     """Euclidean norm in float64, or None if it is not finite (a run that blew up)."""
     norm = float(np.linalg.norm(np.asarray(array, np.float64)))
@@ -200,18 +170,12 @@ def sweep_run(use_bn, lr, config, data, activation="sigmoid"):
                 rng=np.random.default_rng(init_seed))
     row = {"use_bn": use_bn, "activation": activation, "lr": lr, "test_acc": None,
            "diverged_at": None, "w1_norm": [_norm(model.params["W1"]), None]}
-    steps = _count_steps(model)
     try:
-        with np.errstate(over="ignore", invalid="ignore"):   # a diverging run overflows
-            history = train(model, data, config.steps, lr, config.momentum, config.batch_size,
-                            eval_every=config.steps, rng=np.random.default_rng(batch_seed),
-                            progress=False)
-    except (RuntimeError, ValueError) as error:
-        # train's RuntimeError: the loss is not finite; BN's ValueError: its batch statistics
-        # overflowed. Any other error is a real bug: raise it.
-        if isinstance(error, ValueError) and "not finite" not in str(error):
-            raise
-        return {**row, "status": "diverged", "diverged_at": steps[0]}
+        history = train(model, data, config.steps, lr, config.momentum, config.batch_size,
+                        eval_every=config.steps, rng=np.random.default_rng(batch_seed),
+                        progress=False)
+    except TrainingDiverged as diverged:
+        return {**row, "status": "diverged", "diverged_at": diverged.step}
     accuracy = history["test_acc"][-1]
     row["w1_norm"][1] = _norm(model.params["W1"])
     return {**row, "status": "chance" if accuracy <= CHANCE_ACCURACY else "trains",
@@ -225,7 +189,7 @@ def learning_rate_sweep(lrs, config, data=None, activations=("sigmoid",), progre
     seed, ...; its lr is ignored); data as `load_mnist` returns it (None: load it).
     Returns a list of `sweep_run` rows, in the order activation, network, lr.
     """
-    data = load_mnist() if data is None else data
+    data = experiment_data() if data is None else data
     return [sweep_run(use_bn, lr, config, data, activation)
             for activation in activations for use_bn in (False, True) for lr in lrs]
 
@@ -259,7 +223,7 @@ def compare_landscapes(config, init_stds=(0.05, 0.5), data=None, at_steps=(0, 10
     config: a Fig1Config (its init_std is replaced by each of `init_stds`).
     Returns {"which", "runs": {f"{init_std:g}": {"plain": result, "bn": result}}}.
     """
-    data = load_mnist() if data is None else data
+    data = experiment_data() if data is None else data
     runs = {}
     for init_std in init_stds:
         scaled = dataclasses.replace(config, init_std=init_std)
@@ -283,12 +247,18 @@ def landscape_table(result):
 
 
 LANDSCAPE_STEPS = 2000          # default steps of `landscape_experiment` (landscape and sweep)
+
+
 LANDSCAPE_POINTS = 8            # measuring points, spread evenly over those steps
+
+
 LANDSCAPE_BATCHES = 3           # minibatches averaged at each measuring point
+
+
 SWEEP_LRS = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
 
 
-def landscape_experiment(args):
+def landscape_command(args):
     """`python -m bnlib.reproduce landscape`: the landscape along training, and the lr sweep.
 
     The landscape at LANDSCAPE_POINTS points of a run of args.steps (None: LANDSCAPE_STEPS)
@@ -298,10 +268,9 @@ def landscape_experiment(args):
     out. Writes landscape.json and landscape.png into the folder out, prints the tables;
     returns 0.
     """
-    from . import plots
-    from .reproduce import Fig1Config, write_json   # here: reproduce imports this module
+    from ..figures import common, why_bn       # matplotlib is only needed here
     out, steps = Path(args.out), args.steps or LANDSCAPE_STEPS
-    data, config = load_mnist(), Fig1Config(steps=steps, seed=args.seed)
+    data, config = experiment_data(args), Fig1Config(steps=steps, seed=args.seed)
     at_steps = sorted({0, *np.linspace(0, steps, LANDSCAPE_POINTS).astype(int).tolist()})
     results = {which: compare_landscapes(config, data=data, at_steps=at_steps, which=which,
                                          batches=LANDSCAPE_BATCHES) for which in ("hidden", "all")}
@@ -312,7 +281,15 @@ def landscape_experiment(args):
         print(f"along the gradient of {which} parameters:\n{landscape_table(result)}\n")
     for activation, rows in sweeps.items():
         print(f"test accuracy after {steps} steps:\n{sweep_table(rows)}\n")
-    plots.save_figure(plots.plot_landscape(results["hidden"])[0], out / "landscape.png")
-    write_json({"landscape": results, "sweep": sweeps}, out / "landscape.json")
+    common.save_figure(why_bn.plot_landscape(results["hidden"])[0], out / "landscape.png")
+    write_json({"config": {**dataclasses.asdict(config), "points": at_steps,
+                           "batches": LANDSCAPE_BATCHES, "sweep_lrs": list(SWEEP_LRS),
+                           "sweep_init_stds": {"sigmoid": 0.5, "relu": config.init_std}},
+                "landscape": results, "sweep": sweeps}, out / "landscape.json")
     print("wrote", out / "landscape.json", out / "landscape.png")
     return 0
+
+
+COMMANDS = {"landscape": (landscape_command, "MNIST MLP without and with BN: loss and gradient "
+                                             "change along the gradient during training, and a "
+                                             "learning-rate sweep (notebooks 07 and 08)")}

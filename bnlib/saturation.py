@@ -1,10 +1,11 @@
-"""The saturation demo of notebook 04: pure functions behind the sliders, and the sliders.
+"""Saturation, the maths behind notebook 04's sliders: how much of a sigmoid layer's input sits
+where the sigmoid is flat, without and with batch norm, one layer or several deep.
 
-Everything the sliders show is computed by plain functions that pytest can call without a
-browser: `sigmoid_inputs` (one layer's z, without or with BN), `saturation_stats` (how much of
+Everything the sliders show is computed here by plain functions that pytest can call without
+a browser: `sigmoid_inputs` (one layer's z, without or with BN), `saturation_stats` (how much of
 z sits where the sigmoid is flat), `deep_signal` (the same, layer after layer, plus the
-gradient that flows back), and `render_saturation` (the readout text and the figure for one
-setting). `saturation_widget` only wires ipywidgets sliders to `render_saturation`.
+gradient that flows back) and `readout_text`. The panel and its sliders are drawn by
+bnlib.figures.saturation.
 
 Conventions:
 - A layer computes a = h @ (scale * W) + shift, with W drawn once from N(0, 1), so "weight
@@ -13,13 +14,8 @@ Conventions:
   uses the batch statistics (training mode, Algorithm 1 of Ioffe & Szegedy 2015) and gamma,
   beta are the same for every unit. BN subtracts the batch mean, so "shift" has no effect there.
 - A sigmoid input z is *saturated* when |z| > SATURATION_THRESHOLD (see below).
-
-The drawing functions import matplotlib (through bnlib.plots) and ipywidgets only when called,
-so that `import bnlib` stays quick and the pure functions need neither.
 """
-import base64
-import io
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -196,98 +192,3 @@ def readout_text(plain, with_bn):
         return (f"{name}: {100 * stats['fraction_saturated']:.1f}% saturated, "
                 f"mean σ'(z) = {stats['mean_local_gradient']:.3f}")
     return f"{side('without BN', plain)} | {side('with BN', with_bn)}"
-
-
-def render_saturation(params, data):
-    """Everything the panel shows for one slider setting, without any widget.
-
-    Inputs: params, a SliderParams; data, a DemoData.
-    Returns (readout_text, fig): the text of the readout (first layer, both sides) and the
-    matplotlib figure (the first layer's histograms, then the deep panel). Close the figure.
-    """
-    from . import plots
-    plain, with_bn = deep_signal(data, params, False), deep_signal(data, params, True)
-    text = readout_text(saturation_stats(plain["z_first"]), saturation_stats(with_bn["z_first"]))
-    fig, _ = plots.plot_saturation_panel(plain, with_bn, SATURATION_THRESHOLD)
-    return text, fig
-
-
-def figure_png(fig, dpi=72):
-    """The figure as PNG bytes (dpi 72 keeps the notebook small)."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi)
-    return buffer.getvalue()
-
-
-def saturation_widget(data=None, params=None):
-    """The interactive panel: sliders, a one-line readout and the figure, redrawn on change.
-
-    Inputs: data, a DemoData (None: saturation_demo_data(), a fixed MNIST batch); params,
-    the starting SliderParams. Returns an ipywidgets.VBox; its attributes `sliders`
-    (description -> slider), `readout` (HTML, CSS class "bn-readout") and `plot` (Output,
-    class "bn-plot") give tests direct access. Moving a slider calls render_saturation()
-    and replaces the readout's text and the plot's PNG image.
-    """
-    import ipywidgets as widgets
-    import matplotlib.pyplot as plt
-    data = saturation_demo_data() if data is None else data
-    params = asdict(params or SliderParams())
-    sliders = {name: _make_slider(widgets, name, params[field], low, high, step)
-               for name, (field, low, high, step) in SLIDERS.items()}
-    readout = widgets.HTML().add_class("bn-readout")
-    plot = widgets.Output().add_class("bn-plot")
-
-    def update(change=None):
-        setting = SliderParams(**{SLIDERS[name][0]: s.value for name, s in sliders.items()})
-        text, fig = render_saturation(setting, data)
-        readout.value = f"<span style='font-family: monospace'>{text}</span>"
-        plot.outputs = ({"output_type": "display_data", "metadata": {},
-                         "data": {"image/png": base64.b64encode(figure_png(fig)).decode(),
-                                  "text/plain": "<saturation panel>"}},)
-        plt.close(fig)                            # or pyplot would show it again later
-
-    for slider in sliders.values():
-        slider.observe(update, names="value")
-    update()
-    box = widgets.VBox([_slider_rows(widgets, sliders), readout, plot])
-    box.sliders, box.readout, box.plot = sliders, readout, plot
-    return box
-
-
-def _make_slider(widgets, description, value, low, high, step):
-    """One slider; it reports its value when released (continuous_update=False)."""
-    kind = widgets.IntSlider if isinstance(step, int) else widgets.FloatSlider
-    return kind(value=value, min=low, max=high, step=step, description=description,
-                continuous_update=False, style={"description_width": "90px"},
-                layout=widgets.Layout(width="360px"))
-
-
-def _slider_rows(widgets, sliders):
-    """Lay the sliders out in two columns: those acting on both networks, and BN's own."""
-    both = widgets.VBox([widgets.HTML("<b>both networks</b>")]
-                        + [sliders[name] for name in ("weight scale", "shift", "depth")])
-    bn_only = widgets.VBox([widgets.HTML("<b>BN only</b>")]
-                           + [sliders[name] for name in ("gamma", "beta")])
-    return widgets.HBox([both, bn_only])
-
-
-def static_panel(data=None, settings=None):
-    """The panel for a few fixed settings, one row each: the page without widgets.
-
-    Inputs: data, a DemoData (None: saturation_demo_data()); settings, a list of SliderParams
-    (None: weight scale 0.1, 0.5 and 1.5, then gamma 6 to show BN saturating on purpose).
-    Returns (fig, axes) from plots.plot_saturation_static.
-    """
-    from . import plots
-    data = saturation_demo_data() if data is None else data
-    settings = settings or [SliderParams(scale=0.1), SliderParams(scale=0.5),
-                            SliderParams(scale=1.5), SliderParams(scale=0.5, gamma=6.0)]
-    rows = [(f"weight scale {s.scale:g}\nγ = {s.gamma:g}, β = {s.beta:g}",
-             deep_signal(data, s, False), deep_signal(data, s, True)) for s in settings]
-    return plots.plot_saturation_static(rows, SATURATION_THRESHOLD)
-
-
-def sigmoid_saturation_figure():
-    """The sigmoid and its derivative with the saturated regions shaded. Returns (fig, ax)."""
-    from . import plots
-    return plots.plot_sigmoid_saturation(SATURATION_THRESHOLD)

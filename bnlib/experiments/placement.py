@@ -7,22 +7,26 @@ The networks are bnlib's MLP (see bnlib/model.py); hidden layer k computes, for 
 With BN before, the affine bias is left out (BN's mean subtraction cancels it; beta takes its
 place); with BN after, the bias stays, since nothing cancels it. `run_placement` trains one
 such network with plain SGD (bnlib.train) and measures its test accuracy and how saturated its
-nonlinearities are; notebook 09 runs a small budget of `compare_placements`;
-`placement_experiment` runs the full one from the command line (`python -m bnlib.reproduce
-placement`, once registered in bnlib/reproduce.py's EXPERIMENTS).
+nonlinearities are; notebook 12 runs a small budget of `compare_placements`, the command
+`placement` the full one.
 """
 from pathlib import Path
 
 import numpy as np
 
-from .data import load_mnist
-from .model import MLP
-from .train import train
-from .widgets import SATURATION_THRESHOLD
+from ..model import MLP
+from ..saturation import SATURATION_THRESHOLD
+from ..train import progress_bar, train
+from .common import experiment_data, write_json
+
 
 PLACEMENTS = ("none", "before", "after")
+
+
 SETTINGS = {"sigmoid": 0.5, "relu": 0.1}   # learning rate per activation, shared by placements
-FULL_STEPS = 3000                         # `reproduce placement`; notebook 09 runs 400
+
+
+FULL_STEPS = 3000                         # the command `placement`; notebook 12 runs 400
 
 
 def placement_mlp(sizes, placement, activation="sigmoid", init_std=0.1, rng=None,
@@ -41,7 +45,7 @@ def placement_mlp(sizes, placement, activation="sigmoid", init_std=0.1, rng=None
 def saturation(z, activation):
     """Share of nonlinearity inputs `z` where the local gradient is (nearly) zero.
 
-    sigmoid: |z| > SATURATION_THRESHOLD (bnlib.widgets: sigmoid' < 0.018 there);
+    sigmoid: |z| > SATURATION_THRESHOLD (bnlib.saturation: sigmoid' < 0.018 there);
     relu: z <= 0 (the gradient is exactly 0).
     """
     flat = z <= 0 if activation == "relu" else np.abs(z) > SATURATION_THRESHOLD
@@ -57,18 +61,12 @@ def run_placement(data, placement, activation, steps, lr, seed, sizes=(784, 100,
     `batch_size` (bnlib.train: one shuffle per epoch); seed for the initial weights and the
     minibatch order.
     Returns dict(test_acc, saturation = share of saturated nonlinearity inputs over the test
-    set and all hidden layers, in evaluation mode). Raises RuntimeError if training diverges.
+    set and all hidden layers, in evaluation mode). Raises TrainingDiverged if training diverges.
     """
     rng = np.random.default_rng(seed)
     model = placement_mlp(sizes, placement, activation, init_std, rng)
-    try:
-        history = train(model, data, steps, lr, batch_size=batch_size, eval_every=[steps],
-                        rng=rng, progress=False)
-    except RuntimeError as error:                 # train: the loss stopped being finite
-        raise RuntimeError(f"BN {placement}, {activation}: {error}") from error
-    except ValueError as error:                   # BN met an overflow
-        raise RuntimeError(f"training diverged (lr={lr}, BN {placement}, {activation}): "
-                           f"{error}; try a lower learning rate") from error
+    history = train(model, data, steps, lr, batch_size=batch_size, eval_every=[steps],
+                    rng=rng, progress=False)
     model.eval().forward(data[2])                 # the test set, for its pre-activations
     z_all = np.concatenate([z.ravel() for z in model.pre_activations])
     return dict(test_acc=history["test_acc"][-1], saturation=saturation(z_all, activation))
@@ -79,17 +77,19 @@ def compare_placements(data, settings, placements=PLACEMENTS, seeds=(0, 1, 2), s
     """Run `run_placement` for every activation, placement and seed.
 
     Inputs: data as for `run_placement`; settings: {activation: learning rate}, one rate
-    shared by all placements of that activation; seeds; steps per run; progress: a function
-    called with a short text after each run (None: silent).
+    shared by all placements of that activation; seeds; steps per run; progress: show a bar
+    over the runs (None: when a person is watching).
     Returns {(activation, placement): [one result dict per seed]}.
     """
     results = {}
-    for activation, lr in settings.items():
-        for placement in placements:
-            results[activation, placement] = [
-                run_placement(data, placement, activation, steps, lr, seed) for seed in seeds]
-            if progress is not None:
-                progress(f"{activation}, BN {placement}: done")
+    with progress_bar(len(settings) * len(placements) * len(seeds), "placements", progress) as bar:
+        for activation, lr in settings.items():
+            for placement in placements:
+                results[activation, placement] = []
+                for seed in seeds:
+                    results[activation, placement].append(
+                        run_placement(data, placement, activation, steps, lr, seed))
+                    bar.update()
     return results
 
 
@@ -104,27 +104,29 @@ def placement_table(results):
     return "\n".join(lines)
 
 
-PLACEMENT_DESCRIPTION = ("MNIST, 784-100-100-10 MLP with BN before or after the nonlinearity or "
-                         "none, sigmoid and ReLU, 3 seeds (notebook 09 at a larger budget)")
-
-
-def placement_experiment(args):
+def placement_command(args):
     """Command-line entry: compare the placements; write placement.json and .png, print a table.
 
     args: the options of `python -m bnlib.reproduce` (steps: None for FULL_STEPS; seed: the
     first of three seeds; out: the output folder). Returns the exit code 0.
     """
-    from . import plots          # matplotlib is only needed here
-    from .reproduce import write_json
+    from ..figures import common, convolutions       # matplotlib is only needed here
     steps, seeds = args.steps or FULL_STEPS, tuple(range(args.seed, args.seed + 3))
-    results = compare_placements(load_mnist(), SETTINGS, seeds=seeds, steps=steps,
-                                 progress=print)
+    results = compare_placements(experiment_data(args), SETTINGS, seeds=seeds, steps=steps)
     out = Path(args.out)
     runs = [dict(activation=act, placement=placement, lr=SETTINGS[act], steps=steps, seed=seed,
                  **result) for (act, placement), per_seed in results.items()
             for seed, result in zip(seeds, per_seed)]
-    write_json(runs, out / "placement.json")
-    plots.save_figure(plots.plot_placement(results, SATURATION_THRESHOLD)[0], out / "placement.png")
+    write_json({"config": {"settings": SETTINGS, "steps": steps, "seeds": list(seeds),
+                           "placements": list(PLACEMENTS)}, "runs": runs},
+               out / "placement.json")
+    common.save_figure(convolutions.plot_placement(results, SATURATION_THRESHOLD)[0],
+                       out / "placement.png")
     print(placement_table(results))
     print("wrote", out / "placement.json", out / "placement.png")
     return 0
+
+
+COMMANDS = {"placement": (placement_command, "MNIST, 784-100-100-10 MLP with BN before or after "
+                                             "the nonlinearity or none, sigmoid and ReLU, 3 seeds "
+                                             "(notebook 12 at a larger budget)")}

@@ -4,45 +4,44 @@ Batch norm (Ioffe & Szegedy 2015) normalises each feature with the statistics of
 its output for one sample depends on the other samples of the batch, and it needs a batch of
 at least 2. Layer norm (Ba, Kiros & Hinton 2016) and group norm (Wu & He 2018) take their
 statistics inside one sample, so the batch size does not enter them. `batch_size_sweep` trains
-the 784-100-100-100-10 sigmoid MLP of notebook 05 with each normalisation after every hidden
+the 784-100-100-100-10 sigmoid MLP of notebook 06 with each normalisation after every hidden
 affine layer (or none) at every batch size, under one protocol (`BatchSizeConfig`):
 
 - every run sees the same number of training examples, so a batch of 2 takes 32 times as
   many steps as a batch of 64;
 - the learning rate grows linearly with the batch size, lr = 0.1 * batch_size / 60 (notebook
-  05's 0.1 at the paper's batch of 60, scaled by the linear scaling rule of Goyal et al. 2017,
+  06's 0.1 at the paper's batch of 60, scaled by the linear scaling rule of Goyal et al. 2017,
   which Wu & He 2018 use for their batch-size study), so that lr * steps, how far SGD can
   move, is the same for every run;
 - plain SGD, the same initial weights and the same order of training examples for every run
   of a seed; batch norm is evaluated with its running averages (momentum 0.1, as PyTorch).
 
-Notebook 07 runs a small budget; `batch_size_experiment(args)` the full one from the command
-line (`python -m bnlib.reproduce batchsize`, once registered in bnlib/reproduce.py).
+Notebook 09 runs a small budget; the command `batchsize` the full one.
 """
 import dataclasses
-import math
 import time
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
-from .data import load_mnist
-from .eval_gap import (batch_mode_predictions, bn_statistics, load_bn_statistics,
-                       shuffled_batches)
-from .groupnorm import GroupNorm1d
-from .layernorm import LayerNorm1d
-from .model import MLP, SGD
-from .reproduce import Fig1Config
-from .train import minibatches, show_progress
+from ..groupnorm import GroupNorm1d
+from ..inference import batch_mode_predictions, bn_statistics, load_bn_statistics, shuffled_batches
+from ..layernorm import LayerNorm1d
+from ..model import MLP, SGD
+from ..train import TrainingDiverged, minibatches, progress_bar, train_step
+from .common import experiment_data, write_json
+from .fig1 import Fig1Config
+
 
 NORMS = {"none": "no norm", "batch": "batch norm", "layer": "layer norm", "group": "group norm"}
+
+
 BATCH_SIZES = (2, 4, 8, 16, 32, 64, 256)
+
+
 # Wu & He 2018 (Fig. 1, Table 2): ResNet-50 top-1 error (%) on ImageNet validation, against
 # the number of images per GPU (BN's batch); ours is MNIST test *accuracy*, a far smaller task.
 PAPER_WU_HE = {"batch": {32: 23.6, 2: 34.7}, "group": {32: 24.1, 2: 24.1}}
-BATCH_SIZE_DESCRIPTION = ("MNIST MLP with batch, layer, group or no norm at batch sizes 2 to 256, "
-                          "same examples seen, linearly scaled learning rate (notebook 07)")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,9 +51,9 @@ class BatchSizeConfig:
     examples: training examples every run sees; steps = examples // batch_size. The default,
     120,000 (two epochs), is 2,000 steps at the paper's batch of 60.
     reference_lr, reference_batch: lr = reference_lr * batch_size / reference_batch, that is
-    notebook 05's learning rate 0.1 at batch 60 (Fig1Config), scaled linearly.
+    notebook 06's learning rate 0.1 at batch 60 (Fig1Config), scaled linearly.
     num_groups: groups of group norm (100 features -> groups of 20; our choice, not tuned).
-    sizes, init_std: the network of notebook 05. seeds: one run per seed, norm and batch size.
+    sizes, init_std: the network of notebook 06. seeds: one run per seed, norm and batch size.
     train_mode_images: how many test images measure batch norm in training mode.
     """
 
@@ -93,21 +92,14 @@ def fit(model, data, steps, lr, batch_size, rng):
 
     Inputs: data as `load_mnist` returns it (only the training half is used); rng: a
     np.random.Generator for the order of the examples (one permutation per epoch, as `train`).
-    Raises RuntimeError, naming the step, if the loss or a batch statistic stops being finite.
+    Raises TrainingDiverged, naming the step, if the loss or a batch statistic stops being finite.
     """
     x_train, y_train = data[0], data[1]
     optimizer = SGD(model.flat_params, model.flat_grads, lr)
     batches = minibatches(len(x_train), batch_size, rng)
     for step in range(1, steps + 1):
         idx = next(batches)                                       # (batch_size,)
-        try:
-            loss = model.loss(x_train[idx], y_train[idx])
-        except ValueError as error:                               # e.g. an overflowed variance
-            raise RuntimeError(f"training failed at step {step}: {error}") from error
-        if not math.isfinite(loss):
-            raise RuntimeError(f"the training loss became {loss} at step {step} (lr={lr}, "
-                               f"batch size {batch_size}); lower the learning rate")
-        optimizer.step()
+        train_step(model, optimizer, x_train[idx], y_train[idx], step)
     return model
 
 
@@ -157,20 +149,19 @@ def batch_size_sweep(config=BatchSizeConfig(), data=None, progress=None, on_run=
     Returns {"config": the settings, "runs": list of run dicts, "seconds": wall time}. A run
     whose loss stopped being finite is kept with test_acc None and the error as "diverged".
     """
-    data = load_mnist() if data is None else data
+    data = experiment_data() if data is None else data
     start, runs = time.perf_counter(), []
     jobs = [(seed, b, norm) for seed in config.seeds for b in config.batch_sizes
             for norm in config.norms]
-    with tqdm(total=len(jobs), desc="batch sizes",
-              disable=not (show_progress() if progress is None else progress)) as bar:
+    with progress_bar(len(jobs), "batch sizes", progress) as bar:
         for seed, batch_size, norm in jobs:
             try:
                 run, model = train_at_batch_size(norm, batch_size, config, data, seed)
-            except RuntimeError as error:                 # diverged: recorded, not fatal
+            except TrainingDiverged as diverged:          # recorded, not fatal
                 run, model = dict(norm=norm, batch_size=batch_size, seed=seed,
                                   steps=config.examples // batch_size,
                                   lr=learning_rate(config, batch_size), test_acc=None,
-                                  train_mode_acc=None, diverged=str(error)), None
+                                  train_mode_acc=None, diverged_at=diverged.step), None
             runs.append(run)
             if on_run is not None and model is not None:
                 on_run(run, model)
@@ -271,14 +262,13 @@ def normalized_in_both_modes(model, x, batch_size, layer=0, rng=None):
 
 def save_batch_size(result, out):
     """Write batch_size.json and batch_size.png into the folder `out`; return their paths."""
-    from . import plots          # matplotlib is only needed here
-    from .reproduce import write_json
-    fig, _ = plots.plot_batch_size(result, paper=PAPER_WU_HE)
+    from ..figures import batch_size, common       # matplotlib is only needed here
+    fig, _ = batch_size.plot_batch_size(result, paper=PAPER_WU_HE)
     return (write_json(result, Path(out) / "batch_size.json"),
-            plots.save_figure(fig, Path(out) / "batch_size.png"))
+            common.save_figure(fig, Path(out) / "batch_size.png"))
 
 
-def batch_size_experiment(args):
+def batch_size_command(args):
     """Command-line entry (python -m bnlib.reproduce): the full sweep; writes batch_size.json
     and batch_size.png into `args.out`, prints both tables and returns 0.
 
@@ -288,8 +278,13 @@ def batch_size_experiment(args):
     """
     examples = 60 * (args.steps or BatchSizeConfig.examples // 60)
     config = BatchSizeConfig(examples=examples, seeds=tuple(range(args.seed, args.seed + 3)))
-    result = batch_size_sweep(config)
+    result = batch_size_sweep(config, experiment_data(args))
     paths = save_batch_size(result, args.out)
     print(batch_size_table(result), "", wu_he_table(result), sep="\n")
     print(f"time: {result['seconds']:.0f} s; wrote", *paths)
     return 0
+
+
+COMMANDS = {"batchsize": (batch_size_command, "MNIST MLP with batch, layer, group or no norm at "
+                                              "batch sizes 2 to 256, same examples seen, linearly "
+                                              "scaled learning rate (notebook 09)")}

@@ -1,0 +1,20 @@
+"""The course's experiments: each module runs one, at a small budget for its notebook and at
+full scale from the command line (`python -m bnlib.reproduce NAME`, see bnlib/reproduce.py).
+
+Each module holds the experiment's settings (a frozen dataclass), the constants it quotes from
+papers, the function that runs it and returns a JSON-ready dict (settings and seeds included),
+a text table, and its command-line entries in COMMANDS = {name: (function(args), description)}.
+Experiments build on bnlib's core (model, train, ...) and draw with bnlib.figures; the core
+never imports them.
+
+| module        | notebook | what it measures |
+|---------------|----------|------------------|
+| fig1          | 06       | the paper's Fig. 1: MNIST MLP without and with BN; seeds |
+| sweep         | 06       | the Fig. 1 networks over learning rate x initial weight scale |
+| noisy_bn      | 07       | Santurkar et al.'s noisy BN and the shift of a layer's input |
+| landscape     | 07, 08   | the loss landscape along the gradient; a learning-rate sweep |
+| batch_size    | 09       | batch, layer, group or no norm across batch sizes |
+| eval_gap      | 10       | running averages against Algorithm 2; training vs evaluation mode |
+| fine_tuning   | 11       | fine-tuning on shifted images with frozen or updating statistics |
+| placement     | 12       | BN before or after the nonlinearity |
+"""
