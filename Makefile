@@ -57,6 +57,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_batchnorm.py
 	$(PY) benchmarks/bench_step.py
 	$(PY) benchmarks/bench_fig1.py
+	$(PY) benchmarks/bench_saturation_panel.py
 
 # Teachers: the solution-free edition (### BEGIN/END SOLUTION regions become stubs) and the site.
 student: $(STAMP)

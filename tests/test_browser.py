@@ -16,7 +16,8 @@ Notebook 04's sliders are moved with the keyboard and must move the figures the 
 teaches. All along, every request the browser makes must go to 127.0.0.1.
 Every wait is on an event (a line printed, a websocket frame, a DOM condition), never a sleep.
 The server never writes the repository's notebooks: autosave is off in the test's own settings
-(the only setting the learner does not share), and the test checks their bytes are unchanged.
+(the only setting the learner does not share), and the test checks their bytes are unchanged
+(and removes notebooks/.ipynb_checkpoints/ if the session made it).
 """
 import hashlib
 import json
@@ -29,6 +30,7 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
+from statistics import median
 from urllib.parse import urlsplit
 
 import nbformat
@@ -49,7 +51,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 URL_PRINTED = re.compile(r"http://127\.0\.0\.1:(\d+)/\S*\?token=(\w+)")
 # What a learner's shell does not have: the Makefile exports these for tests and builds only.
 NOT_A_LEARNERS = ["OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "BNLIB_PROGRESS",
-                  "JUPYTER_TOKEN", "JUPYTER_TOKEN_FILE", "JUPYTER_CONFIG_PATH", "JUPYTER_PATH"]
+                  "BNLIB_BLAS_THREADS", "JUPYTER_TOKEN", "JUPYTER_TOKEN_FILE",
+                  "JUPYTER_CONFIG_PATH", "JUPYTER_PATH"]
 TEST_ONLY_SETTINGS = {  # never save into the repository while the test runs its notebooks
     "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
 }
@@ -200,7 +203,8 @@ def notebook_digests():
 def lab(tmp_path_factory, chromium):
     """A running JupyterLab as `make lab` starts it (see Server)."""
     tmp = tmp_path_factory.mktemp("lab")
-    before = notebook_digests()
+    before, checkpoints = notebook_digests(), REPO / "notebooks" / ".ipynb_checkpoints"
+    had_checkpoints = checkpoints.exists()
     server = Server(tmp)
     try:
         server.wait_for_address()
@@ -208,6 +212,8 @@ def lab(tmp_path_factory, chromium):
         yield server
     finally:
         server.stop()
+        if not had_checkpoints:      # JupyterLab makes a checkpoint of every notebook it opens
+            shutil.rmtree(checkpoints, ignore_errors=True)
     assert notebook_digests() == before, "the browser session changed a notebook file"
 
 
@@ -218,7 +224,7 @@ def browser(lab, chromium, request):
         chrome = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         context = chrome.new_context(viewport={"width": 1400, "height": 1000})
         context.set_default_timeout(START_TIMEOUT_S * 1000)
-        context.outside, context.failed, context.times = [], [], {}
+        context.outside, context.failed, context.times, context.latency = [], [], {}, None
         context.on("request", lambda req: outside_request(context, req.url))
         context.on("response", lambda res: res.status >= 400 and context.failed.append(
             f"{res.status} {res.url}"))
@@ -226,7 +232,7 @@ def browser(lab, chromium, request):
         try:
             yield context
         finally:
-            report_times(request.config, context.times, lab.tmp)
+            report_times(request.config, context.times, context.latency, lab.tmp)
             chrome.close()
 
 
@@ -243,17 +249,27 @@ def outside_request(context, url):
         context.outside.append(url)
 
 
-def report_times(config, times, tmp):
-    """Print the notebooks' times in the browser (whatever pytest captures)."""
-    if not times:
-        return
-    lines = ["", "notebook times in the browser (Run All Cells to the last reply; open = page "
-             "load to kernel ready)",
-             f"{'notebook':<32} {'README':>7} {'budget':>7} {'run':>7} {'open':>6}"]
-    for name, t in times.items():
-        lines.append(f"{name:<32} {t['stated']:6.0f}s {t['budget']:6.1f}s {t['run']:6.1f}s "
-                     f"{t['open']:5.1f}s")
-    lines.append(f"screenshots and server log: {tmp}")
+def report_times(config, times, latency, tmp):
+    """Print the notebooks' times and the sliders' latency (whatever pytest captures)."""
+    lines = [""]
+    if times:
+        lines += ["notebook times in the browser (Run All Cells to the last reply; open = page "
+                  "load to kernel ready)",
+                  f"{'notebook':<32} {'README':>7} {'budget':>7} {'run':>7} {'open':>6}"]
+        lines += [f"{name:<32} {t['stated']:6.0f}s {t['budget']:6.1f}s {t['run']:6.1f}s "
+                  f"{t['open']:5.1f}s" for name, t in times.items()]
+        total = sum(t["run"] for t in times.values())
+        lines.append(f"{'all':<32} {'':>7} {'':>7} {total:6.1f}s")
+    if latency:
+        lines += ["", "notebook 04, key press to the new figure painted (ms; readout = key press "
+                  "to the new readout)",
+                  f"{'slider':<14} {'moves':>5} {'median':>7} {'max':>6} {'readout median':>15}"]
+        lines += [f"{name:<14} {len(row['paint']):5d} {median(row['paint']):7.0f} "
+                  f"{max(row['paint']):6.0f} "
+                  f"{median(row['readout']) if row['readout'] else float('nan'):15.0f}"
+                  for name, row in latency.items()]
+    lines += [f"load average: {' '.join(Path('/proc/loadavg').read_text().split()[:3])}"
+              if Path("/proc/loadavg").exists() else "", f"screenshots and server log: {tmp}"]
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     for line in lines:
         reporter.write_line(line) if reporter else print(line)
@@ -315,6 +331,10 @@ FAILED_IMAGES_JS = """async () => {
 }"""
 CELLS_JS = "() => document.querySelectorAll('.jp-NotebookPanel .jp-Notebook-cell').length"
 WIDGET_TROUBLE = ["Loading widget", "Error displaying widget", "model not found"]
+# In the page: outputs that show a widget's Python repr (its text/plain) instead of the widget.
+WIDGET_REPRS_JS = """() => [...document.querySelectorAll('.jp-NotebookPanel .jp-OutputArea-output')]
+    .map(e => e.innerText).filter(t => /\\b(V|H)?Box\\(children=|\\b\\w+Slider\\(value=/.test(t))
+    .map(t => t.slice(0, 100))"""
 WIDGETS_SETTLED_JS = """(words) => {
     const text = [...document.querySelectorAll('.jp-NotebookPanel .jp-OutputArea-output')]
         .map(e => e.innerText).join('\\n');
@@ -395,8 +415,10 @@ def test_notebook_runs_in_the_browser(lab, browser, name):
     page, traffic, opened = open_notebook(browser, notebook_url(lab, name), n_cells)
     try:
         assert_images_load(page, f"{name} before running")
+        reprs = page.evaluate(WIDGET_REPRS_JS)
+        assert not reprs, f"{name} shows a widget's repr before running: {reprs}"
         if name.startswith("04_"):
-            page.screenshot(path=str(lab.tmp / f"{name}_before_run.png"), full_page=True)
+            check_saturation_panel_before_running(page, lab.tmp)
         seconds = run_all_cells(page, traffic, n_code, timeout_s=4 * budget + 60)
         browser.times[name] = dict(stated=stated, budget=budget, run=seconds, open=opened)
         assert not traffic.errors, f"{name}: a cell failed: {traffic.errors}"
@@ -406,7 +428,9 @@ def test_notebook_runs_in_the_browser(lab, browser, name):
         assert_images_load(page, f"{name} after running")
         assert browser.failed[failed_before:] == [], f"{name}: failed requests"
         if name.startswith("04_"):
-            check_saturation_sliders(page)
+            check_saturation_sliders(page, lab.tmp)
+            browser.latency = measure_slider_latency(page)
+            assert_latency(browser.latency)
         page.screenshot(path=str(lab.tmp / f"{name}_after_run.png"))
     finally:
         close_notebook(lab, page)
@@ -435,49 +459,96 @@ def test_no_news_prompt_after_the_session(lab, browser):
 
 READOUT = re.compile(r"without BN: ([\d.]+)% saturated, mean σ'\(z\) = ([\d.]+) \| "
                      r"with BN: ([\d.]+)% saturated, mean σ'\(z\) = ([\d.]+)")
-# In the page: true once both the readout text and the plotted image differ from [text, src].
-REDRAWN_JS = """([text, src]) => {
-    const readout = document.querySelector('.bn-readout');
-    const image = document.querySelector('.bn-plot img');
-    return Boolean(readout && image && readout.innerText !== text && image.getAttribute('src')
-                   && image.getAttribute('src') !== src); }"""
+LATENCY_MOVES = 10              # key presses per slider
+LATENCY_MEDIAN_MS, LATENCY_MAX_MS = 200, 400
 # BN's output does not depend on the scale or shift of its input (up to eps = 1e-5 against batch
 # variances of order one): its figures may move by one unit of the readout's last digit at most.
 SAME = dict(bn_sat=0.1, bn_grad=0.001, plain_sat=0.1, plain_grad=0.001)
 
+# In the page, before a key press: watch the panel. Times (performance.now(), ms) of the key
+# press (the keydown event's timeStamp), of the readout's text changing, and of the new figure
+# painted: the <img>'s src changed, the new image decoded (img.decode()), and the next animation
+# frame began, the frame that paints it.
+WATCH_PANEL_JS = """() => {
+    const panel = document.querySelector('.bn-panel');
+    const image = panel.querySelector('img.bn-plot'), readout = panel.querySelector('.bn-readout');
+    const move = window.bnMove = {pressed: null, readout: null, painted: null, failed: false};
+    const src = image.getAttribute('src'), text = readout.innerText;
+    let decoding = false;
+    document.addEventListener('keydown', e => { move.pressed = e.timeStamp; },
+                              {capture: true, once: true});
+    const observer = new MutationObserver(() => {
+        if (move.readout === null && readout.innerText !== text) move.readout = performance.now();
+        if (!decoding && image.getAttribute('src') !== src) {
+            decoding = true;
+            image.decode().then(
+                () => requestAnimationFrame(() => { move.painted = performance.now(); }),
+                () => { move.failed = true; });
+        }
+        if (decoding && move.readout !== null) observer.disconnect();
+    });
+    observer.observe(panel, {subtree: true, childList: true, attributes: true,
+                             characterData: true});
+}"""
+# The figure is painted; the readout has changed too, or the kernel is idle again (it sends the
+# readout before it goes idle: a readout that has not changed by then will not change).
+MOVE_DONE_JS = """() => window.bnMove.failed || (window.bnMove.painted !== null &&
+    (window.bnMove.readout !== null || document.querySelector(
+        '.jp-NotebookPanel .jp-Notebook-ExecutionIndicator').dataset.status === 'idle'))"""
 
-def panel(page):
-    """The panel's state: (readout text, src of the plotted image)."""
+
+def panel_state(page):
+    """The panel's state: (readout text, src of the figure's image)."""
     return (page.locator(".bn-readout").inner_text(),
-            page.locator(".bn-plot img").get_attribute("src"))
+            page.locator("img.bn-plot").get_attribute("src"))
 
 
-def figures(readout):
-    """The readout's numbers: dict of saturated % and mean sigma'(z), without and with BN."""
+def figures(move):
+    """Layer 1's numbers before and after a move (dicts, see readout_figures); the readout must
+    have changed with the figure."""
+    assert move["readout"] is not None, "the figure changed but the readout did not"
+    return readout_figures(move["before"]), readout_figures(move["after"])
+
+
+def readout_figures(readout):
+    """Layer 1's numbers in the readout: saturated % and mean sigma'(z), without and with BN."""
     match = READOUT.search(readout)
     assert match, f"the readout does not read as expected: {readout!r}"
     plain_sat, plain_grad, bn_sat, bn_grad = map(float, match.groups())
     return dict(plain_sat=plain_sat, plain_grad=plain_grad, bn_sat=bn_sat, bn_grad=bn_grad)
 
 
-def move_slider(page, description, key):
-    """Focus the handle of the slider `description`, press `key`, wait for the panel to redraw.
-
-    Returns (figures before, figures after, the slider's new value).
-    """
+def slider(page, description):
+    """(the slider's handle, its value's readout) of the panel's slider `description`."""
     label = page.locator(".widget-label", has_text=re.compile(f"^{re.escape(description)}$"))
-    handle = page.locator(".widget-slider", has=label).locator(".noUi-handle")
-    assert handle.count() == 1, f"expected one slider described {description!r}"
-    text, src = panel(page)
-    value = handle.get_attribute("aria-valuenow")
+    box = page.locator(".bn-panel .widget-slider", has=label)
+    assert box.count() == 1, f"expected one slider described {description!r}"
+    return box.locator(".noUi-handle"), box.locator(".widget-readout")
+
+
+def move_slider(page, description, key):
+    """Focus the slider's handle, press `key`, wait until the new figure is painted.
+
+    Returns dict(value=the slider's new value, paint=ms from the key press to the figure
+    painted, readout=ms from the key press to the readout changed (None: it did not change),
+    before=the readout text before, after=the readout text after).
+    """
+    handle, value = slider(page, description)      # (aria-valuenow is rounded: read the readout)
+    before, start = page.locator(".bn-readout").inner_text(), value.inner_text()
     handle.focus()
+    page.evaluate(WATCH_PANEL_JS)
     page.keyboard.press(key)
-    expect(handle).not_to_have_attribute("aria-valuenow", value)  # the handle moved
+    expect(value).not_to_have_text(start)                         # the slider moved
     try:
-        page.wait_for_function(REDRAWN_JS, arg=[text, src])
+        page.wait_for_function(MOVE_DONE_JS, timeout=30_000)
     except PlaywrightTimeout:
-        pytest.fail(f"the readout or the plot did not change after {key} on {description!r}")
-    return figures(text), figures(panel(page)[0]), float(handle.get_attribute("aria-valuenow"))
+        pytest.fail(f"the figure did not change within 30 s after {key} on {description!r}")
+    move = page.evaluate("() => window.bnMove")
+    assert not move["failed"], f"the new figure did not decode after {key} on {description!r}"
+    return dict(value=float(value.inner_text()),
+                paint=move["painted"] - move["pressed"],
+                readout=None if move["readout"] is None else move["readout"] - move["pressed"],
+                before=before, after=page.locator(".bn-readout").inner_text())
 
 
 def assert_unchanged(before, after, keys):
@@ -485,23 +556,83 @@ def assert_unchanged(before, after, keys):
         assert abs(after[key] - before[key]) <= SAME[key], (key, before, after)
 
 
-def check_saturation_sliders(page):
-    """The sliders move the figures the way notebook 04 teaches (Ioffe & Szegedy 2015, 3.3)."""
-    page.locator(".bn-readout").scroll_into_view_if_needed()
-    before, after, value = move_slider(page, "weight scale", "End")
-    assert value == 1.5
+def check_saturation_panel_before_running(page, tmp):
+    """Before its cell runs, the panel's cell shows its picture and says to run the cell."""
+    from bnlib.figures.saturation import RUN_TO_MOVE
+    output = page.locator(".jp-OutputArea-output", has_text=RUN_TO_MOVE)
+    expect(output).to_have_count(1)
+    output.scroll_into_view_if_needed()
+    assert output.locator("img").evaluate("img => img.decode().then(() => img.naturalWidth)") > 0
+    output.screenshot(path=str(tmp / "04_panel_before_run.png"))
+
+
+def check_saturation_sliders(page, tmp):
+    """The panel after its cell ran: text size, and the sliders move the figures the way
+    notebook 04 teaches (Ioffe & Szegedy 2015, Sec. 3.3)."""
+    from bnlib.figures.saturation import FONT_PT, PANEL_DPI
+    panel = page.locator(".bn-panel")
+    panel.scroll_into_view_if_needed()
+    # the smallest text of the figure is FONT_PT at PANEL_DPI: 12 px at its size; shown smaller,
+    # it shrinks in proportion. 9 pt on a screen is 12 CSS px.
+    shown = page.locator("img.bn-plot").evaluate(
+        "img => img.decode().then(() => img.getBoundingClientRect().width / img.naturalWidth)")
+    assert FONT_PT * PANEL_DPI / 72 * shown >= 12 - 0.01, f"the figure is shown at {shown:.2f}x"
+    readout_px = page.locator(".bn-readout pre").evaluate(
+        "e => parseFloat(getComputedStyle(e).fontSize)")
+    assert readout_px >= 12, f"the readout's text is {readout_px} px"
+    panel.screenshot(path=str(tmp / "04_panel_after_run.png"))
+
+    move = move_slider(page, "weight scale", "End")
+    before, after = figures(move)
+    assert move["value"] == 1.5
     assert after["plain_sat"] > before["plain_sat"] + 20  # large weights saturate the sigmoids
     assert after["plain_grad"] < before["plain_grad"]     # ... and shrink sigma'(z)
     assert after["bn_sat"] <= 1.0                         # BN keeps them in the linear region
     assert_unchanged(before, after, ["bn_sat", "bn_grad"])
 
-    before, after, value = move_slider(page, "shift", "End")
-    assert value == 8.0
+    move = move_slider(page, "shift", "End")
+    before, after = figures(move)
+    assert move["value"] == 8.0
     assert after["plain_sat"] > before["plain_sat"] and after["plain_grad"] < before["plain_grad"]
     assert_unchanged(before, after, ["bn_sat", "bn_grad"])  # BN subtracts the batch mean
 
-    before, after, value = move_slider(page, "gamma", "End")
-    assert value == 8.0
+    move = move_slider(page, "gamma", "End")
+    before, after = figures(move)
+    assert move["value"] == 8.0
     assert after["bn_sat"] > before["bn_sat"] + 20  # gamma can saturate on purpose (it may
     assert after["bn_grad"] < before["bn_grad"]     # undo the normalisation)
     assert_unchanged(before, after, ["plain_sat", "plain_grad"])  # gamma acts on BN only
+
+    move = move_slider(page, "depth", "End")        # the readout follows the depth
+    assert move["value"] == 10.0 and move["readout"] is not None
+    assert "layers 1-10" in move["after"] and "layers 1-10" not in move["before"]
+    panel.screenshot(path=str(tmp / "04_panel_after_moves.png"))
+
+
+def measure_slider_latency(page):
+    """LATENCY_MOVES key presses on each slider (arrow keys, one step each, turning back at
+    either end). Returns {slider: {"paint": [ms], "readout": [ms]}}."""
+    from bnlib.saturation import SLIDERS
+    latency = {}
+    for description in ("weight scale", "shift", "depth", "gamma", "beta"):
+        _, readout = slider(page, description)
+        low, high = SLIDERS[description][1:3]
+        key, row = "ArrowRight", {"paint": [], "readout": []}
+        for _ in range(LATENCY_MOVES):
+            value = float(readout.inner_text())
+            if (key == "ArrowRight" and value >= high) or (key == "ArrowLeft" and value <= low):
+                key = "ArrowLeft" if key == "ArrowRight" else "ArrowRight"
+            move = move_slider(page, description, key)
+            row["paint"].append(move["paint"])
+            if move["readout"] is not None:
+                row["readout"].append(move["readout"])
+        latency[description] = row
+    return latency
+
+
+def assert_latency(latency):
+    for description, row in latency.items():
+        assert median(row["paint"]) <= LATENCY_MEDIAN_MS and max(row["paint"]) <= LATENCY_MAX_MS, \
+            (f"{description!r}: key press to figure painted, median {median(row['paint']):.0f} "
+             f"ms, max {max(row['paint']):.0f} ms (at most {LATENCY_MEDIAN_MS} and "
+             f"{LATENCY_MAX_MS})")

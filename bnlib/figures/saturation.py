@@ -16,7 +16,6 @@ import numpy as np
 import PIL.Image
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.transforms import Bbox
 
 from ..layers import sigmoid
 from ..saturation import (
@@ -150,10 +149,10 @@ class SaturationFigure:
     show(plain, with_bn) puts one setting's results (dicts of bnlib.saturation.deep_signal) in
     the artists; png() returns the picture. The first png() draws everything, fixes the
     constrained layout and keeps the unchanging part (axes, ticks, shading, labels, titles,
-    legends) as a background; every later png() pastes that background and draws only the
-    changing artists: the histograms, the sigmoid curves over them and the per-layer points,
-    with the (opaque) legends pasted back on top: blitting, about 10x cheaper than a full
-    redraw. Text is FONT_PT (9 pt) at dpi 96: one PNG pixel is one CSS pixel, and 9 pt text is
+    the legend) as a background; every later png() pastes that background and draws only the
+    changing artists: the histograms, the sigmoid curves over them and the per-layer points
+    (blitting, about 10x cheaper than a full redraw). One legend, below the axes, hides no
+    data. Text is FONT_PT (9 pt) at dpi 96: one PNG pixel is one CSS pixel, and 9 pt text is
     12 pixels high where the PNG is shown at its size.
     """
 
@@ -170,15 +169,17 @@ class SaturationFigure:
                           for ax, (key, ylabel, log) in zip(bottom, PER_LAYER_PANELS)]
         for ax, title in zip(self.axes, TOP_TITLES + PER_LAYER_TITLES):
             ax.set_title(title, fontsize=FONT_PT)
-        # opaque legends at fixed places, pasted back over what is drawn under them
-        self.legends = [top[0].legend(loc="upper left", fontsize=FONT_PT, framealpha=1.0),
-                        bottom[0].legend(loc="upper right", fontsize=FONT_PT, framealpha=1.0)]
+        # one legend for all five axes, below them, where it hides no data
+        shading = [p for p in top[0].patches if str(p.get_label()).startswith("saturated")]
+        handles = [*shading, curves[0], *self.per_layer[0].values()]
+        self.fig.legend(handles, [h.get_label() for h in handles], loc="outside lower center",
+                        ncol=len(handles), fontsize=FONT_PT, frameon=False)
         # drawn over the background in this order: histograms, the curves over them, points
         self.changing = [*self.histograms, *curves,
                          *(line for lines in self.per_layer for line in lines.values())]
         for artist in self.changing:
             artist.set_animated(True)       # left out of full draws, kept for savefig
-        self._background, self._legend_pixels = None, []
+        self._background = None
 
     def show(self, plain, with_bn):
         """Put one setting's results in the figure (nothing is drawn until png())."""
@@ -194,16 +195,10 @@ class SaturationFigure:
             canvas.draw()                             # constrained layout, once
             self.fig.set_layout_engine("none")        # the axes stay where they are now
             self._background = canvas.copy_from_bbox(self.fig.bbox)
-            for legend in self.legends:
-                x0, y0, x1, y1 = legend.get_window_extent().extents
-                self._legend_pixels.append(canvas.copy_from_bbox(
-                    Bbox.from_extents(x0 - 1, y0 - 1, x1 + 1, y1 + 1)))
         else:
             canvas.restore_region(self._background)
         for artist in self.changing:
             self.fig.draw_artist(artist)
-        for pixels in self._legend_pixels:            # the legends over what was drawn
-            canvas.restore_region(pixels)
 
     def png(self, compress_level=1):
         """The figure as PNG bytes, drawn as draw() says (compression 1: fast, about 70 kB)."""
