@@ -1,19 +1,26 @@
 """The course as a learner meets it: `make lab`'s JupyterLab driven in headless Chromium.
 
-Run: pytest -m browser tests/test_browser.py (part of `make test` and of CI).
+Run: pytest -m browser tests/test_browser.py (part of `make test` and of CI; 2-3 minutes more
+than the notebooks' own time). It prints the notebooks' times and the sliders' latency.
 
 One server, one browser. The server is started with the command line of `make lab`
 (tools.lab.lab_command, plus --no-browser and a free port) in a fresh HOME with empty Jupyter
 folders and without the Makefile's thread or backend variables, so it sees what a learner's
-first `make lab` sees. The page opens the address the server PRINTS. Then, for every notebook
-notebooks/[0-9A]*.ipynb, one page: open it, wait for its kernel, Run All Cells, and assert
+first `make lab` sees. The page opens the address the server PRINTS (it must show notebook 01
+and, at the server's root, notebooks/, pictures/, bnlib/, data/). Then, for every notebook
+notebooks/[0-9A]*.ipynb, one page: open it, check what shows before running (every image,
+no widget's repr), wait for its kernel, Run All Cells, and assert
 - no failed image (every <img> decodes with a width; no answer >= 400 from the server),
 - no error (no `error` message on the kernel's channel, every execute_reply "ok"),
 - no widget left "Loading widget..." or "Error displaying widget",
-- the run (Run All Cells to the last execute_reply) within 1.5x the time the README's
+- every cell that ran over 1.5 x 5 s shows a progress bar with a label,
+- the run (Run All Cells to the last execute_reply) within 1.5 x the time the README's
   notebook table states for it ("runs in" column).
-Notebook 04's sliders are moved with the keyboard and must move the figures the way the notebook
-teaches. All along, every request the browser makes must go to 127.0.0.1.
+Notebook 04: before running, its panel's cell shows the figure and "Run this cell to move the
+sliders"; after, its text is at least 9 pt as shown, the sliders move the figures the way the
+notebook teaches, and key press to new figure painted takes at most 200 ms median and 400 ms
+max over 10 moves of each slider. All along, every request the browser makes goes to
+127.0.0.1, and the news prompt never shows.
 Every wait is on an event (a line printed, a websocket frame, a DOM condition), never a sleep.
 The server never writes the repository's notebooks: autosave is off in the test's own settings
 (the only setting the learner does not share), and the test checks their bytes are unchanged
@@ -29,6 +36,7 @@ import sys
 import threading
 import time
 import urllib.request
+from datetime import datetime
 from pathlib import Path
 from statistics import median
 from urllib.parse import urlsplit
@@ -45,6 +53,7 @@ pytestmark = pytest.mark.browser
 NOTEBOOKS = sorted(path.name for path in (REPO / "notebooks").glob("[0-9A]*.ipynb"))
 README = REPO / "README.md"
 BUDGET_FACTOR = 1.5      # a notebook may run in up to 1.5x the time the README states
+LONG_CELL_S = 5.0        # a cell that runs longer shows a progress bar (1.5x: must show one)
 START_TIMEOUT_S = 120    # for the server to print its address, for a page to load
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -260,6 +269,10 @@ def report_times(config, times, latency, tmp):
                   f"{t['open']:5.1f}s" for name, t in times.items()]
         total = sum(t["run"] for t in times.values())
         lines.append(f"{'all':<32} {'':>7} {'':>7} {total:6.1f}s")
+        lines += ["", f"cells over {LONG_CELL_S:g} s (code cell number: seconds, progress bars)"]
+        lines += [f"{name:<32} " + "; ".join(f"{cell}: {took:.1f} s {labels}"
+                                              for cell, took, labels in t.get("long", []))
+                  for name, t in times.items() if t.get("long")]
     if latency:
         lines += ["", "notebook 04, key press to the new figure painted (ms; readout = key press "
                   "to the new readout)",
@@ -270,27 +283,39 @@ def report_times(config, times, latency, tmp):
                   for name, row in latency.items()]
     lines += [f"load average: {' '.join(Path('/proc/loadavg').read_text().split()[:3])}"
               if Path("/proc/loadavg").exists() else "", f"screenshots and server log: {tmp}"]
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    for line in lines:
-        reporter.write_line(line) if reporter else print(line)
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    with capture.global_and_fixture_disabled():   # printed even when the tests pass
+        print("\n".join(lines), flush=True)
 
 
 # --- the kernel's channel: execute replies and errors, read from the websocket -------------------
 
 def kernel_message(payload):
-    """(channel, msg_type, content) of one kernel websocket frame (v1 binary or JSON protocol)."""
+    """One kernel websocket frame (v1 binary or JSON protocol) as a dict: channel, msg_type,
+    header, metadata, content."""
     if isinstance(payload, str):
         message = json.loads(payload)
-        return message.get("channel"), message["header"].get("msg_type"), message.get("content")
-    count = int.from_bytes(payload[:8], "little")
-    offsets = [int.from_bytes(payload[8 * (i + 1):8 * (i + 2)], "little") for i in range(count)]
-    parts = [payload[start:end] for start, end in zip(offsets, offsets[1:])]
-    channel, header, content = parts[0].decode(), json.loads(parts[1]), json.loads(parts[4])
-    return channel, header.get("msg_type"), content
+        channel, header = message.get("channel"), message["header"]
+        metadata, content = message.get("metadata", {}), message.get("content", {})
+    else:
+        count = int.from_bytes(payload[:8], "little")
+        offsets = [int.from_bytes(payload[8 * (i + 1):8 * (i + 2)], "little")
+                   for i in range(count)]
+        parts = [payload[start:end] for start, end in zip(offsets, offsets[1:])]
+        channel, header = parts[0].decode(), json.loads(parts[1])
+        metadata, content = json.loads(parts[3]), json.loads(parts[4])
+    return dict(channel=channel, msg_type=header.get("msg_type"), header=header,
+                metadata=metadata, content=content)
+
+
+def seconds_between(start, end):
+    """Seconds from one ISO time stamp of a kernel message to another."""
+    return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
 
 
 class KernelTraffic:
-    """What one page's kernel connection received: readiness, replies (time, status), errors."""
+    """What one page's kernel connection received: readiness, execute replies (time received,
+    status, seconds the kernel spent on the cell), errors."""
 
     def __init__(self):
         self.ready, self.replies, self.errors, self.socket = False, [], [], None
@@ -300,11 +325,14 @@ class KernelTraffic:
         socket.on("framereceived", self.record)
 
     def record(self, payload):
-        channel, msg_type, content = kernel_message(payload)
+        message = kernel_message(payload)
+        content, msg_type = message["content"], message["msg_type"]
         if msg_type == "kernel_info_reply":
             self.ready = True
         elif msg_type == "execute_reply":
-            self.replies.append((time.monotonic(), content.get("status")))
+            started = message["metadata"].get("started")
+            took = seconds_between(started, message["header"]["date"]) if started else 0.0
+            self.replies.append((time.monotonic(), content.get("status"), took))
         elif msg_type == "error":
             self.errors.append(f"{content.get('ename')}: {content.get('evalue')}")
 
@@ -343,9 +371,40 @@ WIDGETS_SETTLED_JS = """(words) => {
 
 
 def code_cells(name):
-    """How many code cells of the notebook have source (JupyterLab sends only those)."""
-    nb = nbformat.read(REPO / "notebooks" / name, as_version=4)
-    return len(nb.cells), sum(1 for c in nb.cells if c.cell_type == "code" and c.source.strip())
+    """(number of cells, number of code cells with source: JupyterLab sends only those)."""
+    return len(notebook_cells(name)), len(sent_code_cells(name))
+
+
+def notebook_cells(name):
+    return nbformat.read(REPO / "notebooks" / name, as_version=4).cells
+
+
+def sent_code_cells(name):
+    """Index, among the notebook's code cells, of each code cell with source: the nth
+    execute_reply answers code cell sent_code_cells(name)[n]."""
+    code = [cell for cell in notebook_cells(name) if cell.cell_type == "code"]
+    return [k for k, cell in enumerate(code) if cell.source.strip()]
+
+
+# In the page: the labels of the progress bars (tqdm's: a label, a bar, a count, in a row) in
+# the outputs of the index-th code cell.
+PROGRESS_LABELS_JS = """(index) => {
+    const cell = document.querySelectorAll('.jp-NotebookPanel .jp-CodeCell')[index];
+    return [...cell.querySelectorAll('.jp-OutputArea-output .widget-hprogress')].map(bar => {
+        const row = bar.closest('.widget-hbox');
+        const label = row && row.querySelector('.widget-html');
+        return label ? label.textContent.replace(/\\s+/g, ' ').trim() : ''; });
+}"""
+
+
+def long_cells(page, name, traffic):
+    """The cells the kernel spent more than LONG_CELL_S on: [(code cell number from 1,
+    seconds, [labels of its progress bars])]."""
+    found = []
+    for index, reply in zip(sent_code_cells(name), traffic.replies):
+        if reply[2] > LONG_CELL_S:
+            found.append((index + 1, reply[2], page.evaluate(PROGRESS_LABELS_JS, index)))
+    return found
 
 
 def open_notebook(context, url, n_cells):
@@ -422,11 +481,17 @@ def test_notebook_runs_in_the_browser(lab, browser, name):
         seconds = run_all_cells(page, traffic, n_code, timeout_s=4 * budget + 60)
         browser.times[name] = dict(stated=stated, budget=budget, run=seconds, open=opened)
         assert not traffic.errors, f"{name}: a cell failed: {traffic.errors}"
-        assert [status for _, status in traffic.replies] == ["ok"] * n_code
+        assert [reply[1] for reply in traffic.replies] == ["ok"] * n_code
         page.wait_for_function(WIDGETS_SETTLED_JS, arg=WIDGET_TROUBLE, polling=100,
                                timeout=30_000)
         assert_images_load(page, f"{name} after running")
         assert browser.failed[failed_before:] == [], f"{name}: failed requests"
+        browser.times[name]["long"] = slow = long_cells(page, name, traffic)
+        unlabelled = [(cell, f"{took:.1f} s", labels) for cell, took, labels in slow
+                      if took > BUDGET_FACTOR * LONG_CELL_S and not all(labels or [""])]
+        assert not unlabelled, (f"{name}: code cells (number, time, bar labels) that ran over "
+                                f"{BUDGET_FACTOR * LONG_CELL_S:g} s without a labelled progress "
+                                f"bar: {unlabelled}")
         if name.startswith("04_"):
             check_saturation_sliders(page, lab.tmp)
             browser.latency = measure_slider_latency(page)
