@@ -269,7 +269,9 @@ def report_times(config, times, latency, tmp):
                   f"{t['open']:5.1f}s" for name, t in times.items()]
         total = sum(t["run"] for t in times.values())
         lines.append(f"{'all':<32} {'':>7} {'':>7} {total:6.1f}s")
-        lines += ["", f"cells over {LONG_CELL_S:g} s (code cell number: seconds, progress bars)"]
+        slow = [name for name, t in times.items() if t.get("long")]
+        lines += ["", f"cells over {LONG_CELL_S:g} s (code cell number: seconds, progress bars)"
+                  ] if slow else []
         lines += [f"{name:<32} " + "; ".join(f"{cell}: {took:.1f} s {labels}"
                                               for cell, took, labels in t.get("long", []))
                   for name, t in times.items() if t.get("long")]
@@ -358,6 +360,7 @@ FAILED_IMAGES_JS = """async () => {
     return {count: images.length, failed: results.filter(r => r !== null)};
 }"""
 CELLS_JS = "() => document.querySelectorAll('.jp-NotebookPanel .jp-Notebook-cell').length"
+MARKDOWN_IMAGE = re.compile(r"!\[[^\]]*\]\(|<img\b")
 WIDGET_TROUBLE = ["Loading widget", "Error displaying widget", "model not found"]
 # In the page: outputs that show a widget's Python repr (its text/plain) instead of the widget.
 WIDGET_REPRS_JS = """() => [...document.querySelectorAll('.jp-NotebookPanel .jp-OutputArea-output')]
@@ -368,11 +371,6 @@ WIDGETS_SETTLED_JS = """(words) => {
         .map(e => e.innerText).join('\\n');
     return !words.some(w => text.includes(w));
 }"""
-
-
-def code_cells(name):
-    """(number of cells, number of code cells with source: JupyterLab sends only those)."""
-    return len(notebook_cells(name)), len(sent_code_cells(name))
 
 
 def notebook_cells(name):
@@ -407,15 +405,25 @@ def long_cells(page, name, traffic):
     return found
 
 
-def open_notebook(context, url, n_cells):
-    """Open `url` in a new page; wait for the notebook's cells and its kernel. Returns
-    (page, KernelTraffic, seconds from page load to kernel ready)."""
+def markdown_images(name):
+    """How many pictures the notebook's markdown shows (![...](...) and <img> tags)."""
+    return sum(len(MARKDOWN_IMAGE.findall(cell.source)) for cell in notebook_cells(name)
+               if cell.cell_type == "markdown")
+
+
+def open_notebook(context, url, name):
+    """Open `url` (showing notebook `name`) in a new page; wait for its cells, its markdown's
+    pictures and its kernel. Returns (page, KernelTraffic, seconds from page load to kernel
+    ready)."""
     page, traffic, start = context.new_page(), KernelTraffic(), time.monotonic()
     with page.expect_websocket(lambda ws: "/channels" in ws.url) as socket:
         page.goto(url)
     traffic.attach(socket.value)
     traffic.wait_until(lambda: traffic.ready, "the kernel's kernel_info_reply", START_TIMEOUT_S)
-    page.wait_for_function(f"() => ({CELLS_JS})() === {n_cells}")
+    page.wait_for_function(f"() => ({CELLS_JS})() === {len(notebook_cells(name))}")
+    page.wait_for_function(f"() => document.querySelectorAll("
+                           f"'.jp-NotebookPanel .jp-MarkdownCell img').length >= "
+                           f"{markdown_images(name)}")
     return page, traffic, time.monotonic() - start
 
 
@@ -449,7 +457,7 @@ def notebook_url(lab, name):
 
 def test_lab_opens_at_notebook_01_with_the_whole_course(lab, browser):
     assert "/lab/tree/notebooks/01_chain_rule.ipynb?token=" in lab.url, lab.url
-    page, traffic, _ = open_notebook(browser, lab.url, code_cells("01_chain_rule.ipynb")[0])
+    page, traffic, _ = open_notebook(browser, lab.url, "01_chain_rule.ipynb")
     try:
         config = json.loads(page.locator("#jupyter-config-data").text_content())
         assert config["news"]["disabled"] and config["extensionManager"]["name"] == "read-only"
@@ -469,9 +477,9 @@ def test_notebook_runs_in_the_browser(lab, browser, name):
     stated = stated_times(README.read_text(encoding="utf-8")).get(name)
     assert stated, f"the README's notebook table states no time for {name}"
     budget = BUDGET_FACTOR * stated
-    n_cells, n_code = code_cells(name)
+    n_code = len(sent_code_cells(name))
     failed_before = len(browser.failed)
-    page, traffic, opened = open_notebook(browser, notebook_url(lab, name), n_cells)
+    page, traffic, opened = open_notebook(browser, notebook_url(lab, name), name)
     try:
         assert_images_load(page, f"{name} before running")
         reprs = page.evaluate(WIDGET_REPRS_JS)
@@ -507,7 +515,7 @@ def test_notebook_runs_in_the_browser(lab, browser, name):
 def test_no_news_prompt_after_the_session(lab, browser):
     """After the whole session (minutes of JupyterLab), no news box, no request went out."""
     name = "01_chain_rule.ipynb"
-    page, _, _ = open_notebook(browser, notebook_url(lab, name), code_cells(name)[0])
+    page, _, _ = open_notebook(browser, notebook_url(lab, name), name)
     try:
         page.screenshot(path=str(lab.tmp / "end_of_session.png"))
         toasts = page.locator(".Toastify__toast").all_inner_texts()
