@@ -15,8 +15,8 @@ the tags follow the markers and never drift from them):
 - every other cell has no nbgrader metadata.
 grade_id is readable and stable: the notebook's number, the exercise's number K (from its
 heading `### Exercise K: title`, else its rank among the notebook's exercises) and the first
-words of the title, e.g. nb03_ex1_closed_form_in_numpy, its check nb03_ex1_closed_form_in_numpy_check;
-a markdown answer gets nbNN_answerK[_words]. It changes only when the heading does.
+words of the title, e.g. nb03_ex1_closed_form_in_numpy and its check
+nb03_ex1_closed_form_in_numpy_check; a markdown answer gets nbNN_answerK[_words]. It changes only when the heading does.
 --check: change nothing, exit 1 naming each notebook whose tags are not the rule's.
 """
 import argparse
@@ -28,7 +28,7 @@ from pathlib import Path
 import nbformat
 
 from tools.course import course_notebooks, notebook_number
-from tools.make_student import BEGIN, END, exercise_title
+from tools.make_student import BEGIN, exercise_title
 
 SCHEMA_VERSION = 3
 POINTS_PER_CHECK = 1
