@@ -14,9 +14,11 @@ import numpy as np
 from ..batchnorm import batchnorm_backward, batchnorm_forward
 from ..gradcheck import numerical_gradient, rel_error
 from . import check_prediction, run_learner
-from .mistakes import as_array, check_explained
+from .mistakes import as_array, check_explained, refuse_earlier_exercises
 
-RTOL, ATOL = 1e-9, 1e-12      # the same formula in another order differs by rounding only
+# Exact to rounding: the same formula in another order agrees to about 1e-15 relative, while a
+# numerical estimate (finite differences) is off by 1e-11 or more and is explained as such.
+RTOL = 1e-12
 GRAD_TOL = 1e-7               # the course's bar for gradient checks (appendix A1)
 
 # The nodes of the staged backward, in the order the backward pass meets them.
@@ -115,6 +117,11 @@ def _staged_mistakes(node, g, via_x_hat, via_sq, c, n):
     }.get(node, [])
 
 
+def _exact(expected):
+    """The tolerances for an exact answer of the size of `expected`."""
+    return dict(rtol=RTOL, atol=1e-12 * max(float(np.max(np.abs(expected))), 1.0), exact=True)
+
+
 def _gradient_check(grads, x, gamma, beta, eps, dout):
     """The learner's dx, dgamma, dbeta against central differences of bnlib's forward."""
     x, gamma, beta = x.copy(), gamma.copy(), beta.copy()
@@ -156,8 +163,8 @@ def check_staged_backward(staged_backward):
         where = f" Every node before it ({above}) is right, so look at this step: " if above \
             else " "
         check_explained(node, value, g[node],
-                        _staged_mistakes(node, g, via_x_hat, via_sq, cache, n), RTOL, ATOL,
-                        hint=where + STAGED_HINTS[node])
+                        _staged_mistakes(node, g, via_x_hat, via_sq, cache, n),
+                        hint=where + STAGED_HINTS[node], **_exact(g[node]))
     _gradient_check(got, x, gamma, beta, eps, dout)
 
 
@@ -170,10 +177,12 @@ def check_xhat_jacobian(xhat_jacobian):
         x_hat = (x - x.mean()) / sigma
         delta, outer = np.eye(n), np.outer(x_hat, x_hat)
         got = run_learner(xhat_jacobian, x.copy(), eps, task="Exercise 2")
+        refuse_earlier_exercises(xhat_jacobian, (x.copy(), eps), {"staged_backward"},
+                                 "Exercise 2", "Work the entries out with the quotient rule.")
         unbiased = np.sqrt(x.var(ddof=1) + eps)
         x_hat_unbiased = (x - x.mean()) / unbiased
-        check_explained(f"xhat_jacobian (N={n}, eps={eps:g})", got,
-                        (delta - 1 / n - outer / n) / sigma, [
+        expected = (delta - 1 / n - outer / n) / sigma
+        check_explained(f"xhat_jacobian (N={n}, eps={eps:g})", got, expected, [
             ((delta - outer / n) / sigma, "the path through the mean is missing: x_k moves the "
                                           "mean, and the mean moves every x_hat_i (the "
                                           "-1/N term)."),
@@ -186,7 +195,7 @@ def check_xhat_jacobian(xhat_jacobian):
                                                   "a larger sigma makes x_hat_i smaller."),
             ((delta - 1 / n - np.outer(x_hat_unbiased, x_hat_unbiased) / n) / unbiased,
              "use the biased variance (divide by N), as the forward pass does."),
-        ], RTOL, ATOL, hint="Quotient rule on x_hat_i = (x_i - mean) / sigma, with "
+        ], **_exact(expected), hint="Quotient rule on x_hat_i = (x_i - mean) / sigma, with "
                             "d(x_i - mean)/dx_k = delta_ik - 1/N and d sigma/dx_k = x_hat_k / N.")
 
 
@@ -201,17 +210,22 @@ def check_closed_form(closed_form_backward):
     x_hat, inv_std = cache.x_hat, cache.inv_std
     got = run_learner(closed_form_backward, dout.copy(), x_hat.copy(), gamma.copy(),
                       inv_std.copy(), task="Exercise 3")
+    refuse_earlier_exercises(closed_form_backward,
+                             (dout.copy(), x_hat.copy(), gamma.copy(), inv_std.copy()),
+                             {"staged_backward", "xhat_jacobian"}, "Exercise 3",
+                             "This exercise asks for the closed form itself: two sums over the "
+                             "batch and one expression, without the node-by-node steps.")
     if not isinstance(got, (tuple, list)) or len(got) != 3:
         raise AssertionError("closed_form_backward: return three arrays, (dx, dgamma, dbeta).")
     dx, dgamma, dbeta = batchnorm_backward(dout, cache)
     check_explained("dbeta", got[2], dbeta, [
         (dout.sum(axis=1), "sum over the batch, axis=0: one value per feature."),
         (dout.mean(axis=0), "dbeta is the sum over the batch, not the mean.")],
-        RTOL, ATOL, hint="beta was broadcast over the rows: sum dout over them.")
+        hint="beta was broadcast over the rows: sum dout over them.", **_exact(dbeta))
     check_explained("dgamma", got[1], dgamma, [
         (dout * x_hat, "gamma (D,) was broadcast over the rows: sum over them, axis=0."),
         ((dout * x_hat).sum(axis=1), "sum over the batch, axis=0: one value per feature.")],
-        RTOL, ATOL, hint="The local derivative for gamma is x_hat; sum over the rows.")
+        hint="The local derivative for gamma is x_hat; sum over the rows.", **_exact(dgamma))
     scale = gamma * inv_std
     direct, through_mean, through_sigma = n * dout, dbeta, x_hat * dgamma
     check_explained("dx", got[0], dx, [
@@ -234,8 +248,8 @@ def check_closed_form(closed_form_backward):
                                                           "large: a factor 1/N is missing."),
         (scale * dout, "that is only the direct path: what dx would be if the mean and the "
                        "variance were constants, as at inference."),
-    ], RTOL, ATOL, hint="Sum gamma * dout_i * (d x_hat_i / d x_k) over i: the three terms of "
-                        "the Jacobian give three terms, two of them with a sum over the batch.")
+    ], hint="Sum gamma * dout_i * (d x_hat_i / d x_k) over i: the three terms of the "
+            "Jacobian give three terms, two of them with a sum over the batch.", **_exact(dx))
 
 
 def batch_of_two_ratio():

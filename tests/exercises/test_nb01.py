@@ -97,3 +97,22 @@ def test_variance_backward_agrees_with_central_differences():
 def test_variance_backward_explains_typical_mistakes(wrong, message):
     with pytest.raises(AssertionError, match=message):
         nb01.check_variance_backward(wrong)
+
+
+# ---- a finite-difference estimate is not the chain rule -----------------------------------
+
+def own_central_difference(f, x, h=1e-5):
+    """A learner's own numerical derivative of an elementwise f (no bnlib involved)."""
+    return (f(x + h) - f(x - h)) / (2 * h)
+
+
+def test_a_numerical_estimate_is_explained_not_accepted():
+    with pytest.raises(AssertionError, match="numerical estimate"):
+        nb01.check_silu_grad(lambda x: own_central_difference(lambda t: t * sigmoid(t), x))
+
+    def variance_by_differences(x, dv):
+        steps = np.eye(len(x)) * 1e-5
+        return np.array([dv * (np.var(x + e) - np.var(x - e)) / 2e-5 for e in steps])
+
+    with pytest.raises(AssertionError, match="numerical estimate"):
+        nb01.check_variance_backward(variance_by_differences)

@@ -214,3 +214,39 @@ def test_batch_of_two_prediction(capsys):
         nb03.check_batch_of_two(2.0)
     with pytest.raises(LibraryCallError):
         nb03.check_batch_of_two(nb03.batch_of_two_ratio())
+
+
+# ---- answers that do not do what the exercise asks ----------------------------------------
+
+def test_jacobian_by_own_finite_differences_is_explained():
+    def by_differences(x, eps=1e-5):
+        f = lambda t: (t - t.mean()) / np.sqrt(t.var() + eps)
+        n, h = x.shape[0], 1e-5
+        return np.array([(f(x + h * e) - f(x - h * e)) / (2 * h) for e in np.eye(n)]).T
+
+    with pytest.raises(AssertionError, match="numerical estimate"):
+        nb03.check_xhat_jacobian(by_differences)
+
+
+def test_exercises_refuse_to_reuse_the_staged_backward():
+    def staged_backward(dout, cache):                # the learner's Exercise 1, as named there
+        return staged_with()(dout, cache)
+
+    def closed_via_staged(dout, x_hat, gamma, inv_std):
+        cache = dict(xc=x_hat / inv_std, std=1 / inv_std, inv_std=inv_std, x_hat=x_hat,
+                     gamma=gamma)
+        g = staged_backward(dout, cache)
+        return g["dx"], g["dgamma"], g["dbeta"]
+
+    with pytest.raises(AssertionError, match="calls staged_backward, an earlier exercise"):
+        nb03.check_closed_form(closed_via_staged)
+
+    def jacobian_via_staged(x, eps=1e-5):
+        sigma = np.sqrt(x.var() + eps)
+        x_hat = ((x - x.mean()) / sigma)[:, None]
+        cache = dict(xc=x_hat * sigma, std=np.array([sigma]), inv_std=np.array([1 / sigma]),
+                     x_hat=x_hat, gamma=np.ones(1))
+        return np.array([staged_backward(e[:, None], cache)["dx"][:, 0] for e in np.eye(len(x))])
+
+    with pytest.raises(AssertionError, match="calls staged_backward"):
+        nb03.check_xhat_jacobian(jacobian_via_staged)
