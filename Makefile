@@ -5,16 +5,18 @@ STAMP  := $(VENV)/.installed-stamp
 FIRST  := notebooks/01_chain_rule.ipynb
 export MPLBACKEND := Agg
 
-.PHONY: help venv lab test test-unit test-notebooks notebooks pictures bench clean student html
+.PHONY: help venv lab test test-unit test-notebooks notebooks pictures bench clean student html \
+	html-student
 
 help:
 	@echo "make lab         create .venv if needed, install, start JupyterLab on 127.0.0.1 with a token"
 	@echo "make test        pytest on tests/ and nbval on notebooks/ (what CI runs)"
-	@echo "make notebooks   re-execute every notebook in place (commit the outputs)"
+	@echo "make notebooks   re-execute the notebooks in place, normalised (NB=notebooks/03_... for some)"
 	@echo "make pictures    redraw the figures in pictures/"
 	@echo "make bench       print the speed tables of benchmarks/"
 	@echo "make student     write student/: the course without its solutions, to hand out"
 	@echo "make html        render the executed notebooks to site/ (index.html), to read without a kernel"
+	@echo "make html-student  the same for students, without solutions or answers, to site-student/"
 
 # The venv is (re)installed when it is missing or requirements.txt / pyproject.toml changed.
 $(STAMP): requirements.txt pyproject.toml
@@ -47,9 +49,13 @@ test-notebooks: $(STAMP)
 	$(ONE_THREAD) BNLIB_PROGRESS=0 $(PY) -m pytest -q --nbval-lax --nbval-current-env \
 		--nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider notebooks || [ $$? -eq 5 ]
 
+# Runs each notebook in a fresh kernel, then writes it normalised (tools/notebook_format.py): no
+# execution timestamps or saved widget state, nbgrader tags from the solution markers, and the
+# stored outputs of every cell whose new outputs are the same up to notebooks/sanitize.cfg (a
+# timing that moved), so a rerun without a real change leaves git clean. Some: NB="a.ipynb b.ipynb".
+NB ?=
 notebooks: $(STAMP)
-	$(ONE_THREAD) BNLIB_PROGRESS=0 $(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
-		--ExecutePreprocessor.timeout=600 notebooks/[0-9]*.ipynb
+	$(ONE_THREAD) BNLIB_PROGRESS=0 $(PY) -m tools.notebook_format --execute --timeout 600 $(NB)
 
 pictures: $(STAMP)
 	$(PY) pictures/make_pictures.py
@@ -59,14 +65,24 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_step.py
 	$(PY) benchmarks/bench_fig1.py
 
-# Teachers: the solution-free edition (### BEGIN/END SOLUTION regions become stubs) and the site.
+# Teachers: the solution-free edition (### BEGIN/END SOLUTION regions become stubs) and the sites.
 student: $(STAMP)
 	$(PY) -m tools.make_student --out student
 
-# Offline reading: make html MATHJAX_URL="file:///usr/share/javascript/mathjax/MathJax.js?config=TeX-AMS_CHTML-full,Safe"
-# (Debian: apt-get install libjs-mathjax). By default the pages load MathJax from its CDN.
-html: $(STAMP)
+# The teachers' and CI's tools (nbgrader; MathJax for the sites), never the learners'.
+TEST_STAMP := $(VENV)/.test-requirements-stamp
+$(TEST_STAMP): requirements-test.txt $(STAMP)
+	$(PY) -m pip install --quiet -r requirements-test.txt
+	touch $(TEST_STAMP)
+
+# The sites ship their own MathJax (site/mathjax/): they work offline and can be published as
+# they are. MATHJAX_URL=... loads MathJax from there instead (a CDN, for example).
+html: $(TEST_STAMP)
 	$(PY) -m tools.make_site --out site $(if $(MATHJAX_URL),--mathjax-url "$(MATHJAX_URL)")
+
+html-student: $(TEST_STAMP)
+	$(PY) -m tools.make_site --student --out site-student \
+		$(if $(MATHJAX_URL),--mathjax-url "$(MATHJAX_URL)")
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

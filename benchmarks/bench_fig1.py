@@ -55,7 +55,7 @@ import numpy as np  # noqa: E402
 from bnlib import load_mnist  # noqa: E402
 from bnlib.experiments.fig1 import Fig1Config, record_steps, run_fig1  # noqa: E402
 from bnlib.train import PERCENTILES  # noqa: E402
-from tables import table  # noqa: E402  (benchmarks/tables.py, beside this script)
+from tables import load_line, table  # noqa: E402  (benchmarks/tables.py, beside this script)
 
 
 def import_torch(wanted, threads):
@@ -141,7 +141,7 @@ def main():
     torch = import_torch(not args.no_torch, args.torch_threads)
     sides = ["bnlib, jobs=2", "bnlib, jobs=1"] + (["torch"] if torch is not None else [])
     data = load_mnist()
-    times, accuracies = {side: [] for side in sides}, {}
+    times, accuracies, load_before = {side: [] for side in sides}, {}, os.getloadavg()[0]
     print(f"Fig. 1 experiment, {steps} steps per network, both networks, lr={config.lr}, "
           f"init_std={config.init_std}; {args.repeats} repeats; load average before: "
           f"{os.getloadavg()[0]:.2f}", file=sys.stderr)
@@ -151,14 +151,13 @@ def main():
             seconds, accuracies[side] = time_side(side, config, data, torch)
             times[side].append(seconds)
             print(f"  repeat {repeat + 1}: {side:<14} {seconds:7.1f} s", file=sys.stderr)
-    print_table(times, accuracies, steps, args.markdown, "torch" in times)
+    print_table(times, accuracies, steps, args.markdown, "torch" in times, load_before)
     if torch is not None:
         print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
 
 
-def print_table(times, accuracies, steps, markdown, with_torch):
+def print_table(times, accuracies, steps, markdown, with_torch, load_before):
     """The table: median and range of the wall times, final accuracies, ratio to torch."""
-    load = os.getloadavg()
     torch_median = float(np.median(times["torch"])) if with_torch else None
     header = ["side", f"both networks, {steps} steps each (median s)", "range (s)",
               "torch / side", "final acc. without BN", "final acc. with BN"]
@@ -169,9 +168,7 @@ def print_table(times, accuracies, steps, markdown, with_torch):
         rows.append([side, f"{median:.1f}", f"{min(values):.1f} to {max(values):.1f}", ratio,
                      f"{accuracies[side]['plain']:.4f}", f"{accuracies[side]['bn']:.4f}"])
     print("\n".join(table(header, rows, markdown)))
-    print(f"\nmachine: {os.cpu_count()} cores, load average now {load[0]:.2f} / {load[1]:.2f} / "
-          f"{load[2]:.2f} (1 / 5 / 15 min); numpy BLAS threads here: "
-          f"{os.environ.get('OPENBLAS_NUM_THREADS')}")
+    print(f"\nat the start: load average {load_before:.2f}; now: {load_line()}")
 
 
 if __name__ == "__main__":

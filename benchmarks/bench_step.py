@@ -22,7 +22,6 @@ programs slows them alike; we report the median over the repeats and the range.
 """
 import argparse
 import os
-import sys
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")   # before numpy is imported
 os.environ.setdefault("MKL_NUM_THREADS", "1")
@@ -34,7 +33,7 @@ import numpy as np  # noqa: E402
 from bnlib import MLP, load_mnist, minibatches  # noqa: E402
 from bnlib.model import SGD  # noqa: E402
 from bnlib.experiments.fig1 import Fig1Config  # noqa: E402
-from tables import table  # noqa: E402  (benchmarks/tables.py, beside this script)
+from tables import load_line, table  # noqa: E402  (benchmarks/tables.py, beside this script)
 
 # After a few steps the fused step and the MLP differ only by float32 rounding in a different
 # order of operations: relative 1e-4 of the largest parameter is far above that and far
@@ -192,9 +191,8 @@ def main(argv=None):
              f"{np.median(t) * 50:.1f} s"] for name, t in times.items()]
     print("\n".join(table(header, rows, args.markdown)))
     print(f"\n{args.repeats} repeats of {args.steps} steps; fused step checked against the MLP "
-          f"(atol {AGREE_RTOL:g} x largest parameter); BLAS threads "
-          f"{os.environ['OPENBLAS_NUM_THREADS']}; load average {os.getloadavg()[0]:.2f}",
-          file=sys.stderr)
+          f"(atol {AGREE_RTOL:g} x largest parameter); one BLAS thread (bnlib sets it)")
+    print(load_line())
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ if one of them enters bnlib (apart from what the exercise allows).
 - `compare(name, ours, reference)`: code taught inline against bnlib's version.
 The checks of each notebook's exercises live in bnlib/exercises/nbNN.py.
 """
+import functools
 import numbers
 import sys
 from pathlib import Path
@@ -42,7 +43,13 @@ def _codes_of(allowed):
 
 def _in_bnlib(code):
     """True for code defined in bnlib's files, except these checks themselves."""
-    path = Path(code.co_filename)
+    return _in_bnlib_file(code.co_filename)
+
+
+@functools.lru_cache(maxsize=None)
+def _in_bnlib_file(filename):
+    """`_in_bnlib` by file name, remembered: the profiler asks at every call."""
+    path = Path(filename)
     return PACKAGE in path.parents and EXERCISES not in path.parents
 
 
