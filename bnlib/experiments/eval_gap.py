@@ -147,13 +147,14 @@ def _record(result, model, averages, x_test, y_test, population_x, test_batches)
     model.train()
 
 
-def _train(config, data, progress, on_step=None):
+def _train(config, data, progress, on_step=None, desc="train vs eval"):
     """Train the network of `config` on `data`, keeping running averages of every momentum.
 
     The one training loop of `run_eval_gap` and `trained_network`: the BN layers sit at
     momentum 1 (`last_batch_statistics`) and `RunningAverages` folds in each batch's statistics,
     so the parameters and the running averages of a momentum are the same, bit for bit,
-    whatever is measured on the way. on_step(step, model, averages) is called after each step.
+    whatever is measured on the way. on_step(step, model, averages) is called after each step;
+    desc labels the progress bar.
     Returns (model in evaluation mode with the running averages of `config.bn_momentum`,
     averages, seconds of training).
     """
@@ -165,8 +166,7 @@ def _train(config, data, progress, on_step=None):
     optimizer = SGD(model.flat_params, model.flat_grads, config.lr)
     batches = minibatches(len(x_train), config.batch_size, np.random.default_rng(batch_seed))
     start = time.perf_counter()
-    with last_batch_statistics(model), progress_bar(config.steps, "train vs eval",
-                                                    progress) as bar:
+    with last_batch_statistics(model), progress_bar(config.steps, desc, progress) as bar:
         for step in range(1, config.steps + 1):
             idx = next(batches)                                         # (batch_size,)
             train_step(model, optimizer, x_train[idx], y_train[idx], step)
@@ -213,7 +213,7 @@ def trained_network(config=EvalGapConfig(), data=None, progress=None):
     mode, with the running averages of momentum `config.bn_momentum`.
     """
     data = experiment_data() if data is None else data
-    return _train(config, data, progress)[0]
+    return _train(config, data, progress, desc=f"training the network, {config.steps} steps")[0]
 
 
 def eval_gap_table(result):

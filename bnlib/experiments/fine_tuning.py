@@ -78,21 +78,23 @@ class CentredFrozenBatchNorm1d(FrozenBatchNorm1d):
 
 
 def fine_tune(model, data, steps, lr, freeze, eval_every=50, rng=None, progress=False,
-              layer=FrozenBatchNorm1d):
+              layer=FrozenBatchNorm1d, desc=None):
     """Fine-tune a copy of `model` with SGD, its BN statistics frozen or updating.
 
     Inputs: model, a trained MLP with BN; data (x_train, y_train, x_test, y_test) of the new
     task; steps, lr; freeze: True keeps the statistics fixed (every BN replaced by
     `layer.from_layer(bn)`, FrozenBatchNorm1d by default), False trains in ordinary training
-    mode (batch statistics; running averages follow the new data); eval_every and rng as in
-    `bnlib.train`.
+    mode (batch statistics; running averages follow the new data); eval_every, rng and
+    progress as in `bnlib.train`, its bar labelled `desc` (None: the statistics and lr).
     Returns (tuned copy in evaluation mode, history of `bnlib.train` on the new task's test set).
     """
     tuned = clone_mlp(model)
     if freeze:
         tuned.bns[:] = [layer.from_layer(bn) for bn in tuned.bns]
+    desc = desc or f"fine-tuning, statistics {'frozen' if freeze else 'updating'}, lr {lr:g}"
     history = train(tuned.train(), data, steps, lr, eval_every=eval_every,
-                    rng=np.random.default_rng(0) if rng is None else rng, progress=progress)
+                    rng=np.random.default_rng(0) if rng is None else rng, progress=progress,
+                    desc=desc)
     return tuned.eval(), history
 
 
@@ -103,7 +105,7 @@ def _run_record(history):
 
 
 def run_fine_tuning(model, data, steps=300, lrs=(0.01, 0.1), eval_every=50, seed=0,
-                    progress=False, control_lr=CONTROL_LR):
+                    progress=False, control_lr=CONTROL_LR, shifted=None):
     """Adapt a trained network with BN to images of shifted contrast (`shift_contrast`).
 
     Compares, on the shifted test set: the network as it is ("before"); its statistics
@@ -112,14 +114,15 @@ def run_fine_tuning(model, data, steps=300, lrs=(0.01, 0.1), eval_every=50, seed
     rate, with the statistics frozen or updating. The control: the statistics frozen, at
     `control_lr`, on the ORIGINAL images (tested on the original test set). Inputs: model, a
     trained MLP with BN in evaluation mode; data as `load_mnist` returns it; steps, lrs,
-    eval_every for `fine_tune`; seed for the minibatches (the same for every run).
+    eval_every for `fine_tune`; seed for the minibatches (the same for every run); shifted:
+    `shifted_task(data)` if already made (None: made here).
     Returns a dict: "before", "re-estimated" (accuracies); "runs": {"frozen, lr 0.01": {"step",
     "test_acc", "loss" (of the minibatch before each record; None at step 0)}, ...};
     "control": the same for the control, with its "lr"; "original": every network's accuracy
     on the unshifted test set ("control" included); "steps".
     """
     x_test, y_test = data[2], data[3]
-    shifted = shifted_task(data)
+    shifted = shifted_task(data) if shifted is None else shifted
     adapted = recompute_population_statistics(clone_mlp(model), shifted[0][:POPULATION_IMAGES])
     result = {"before": float(np.mean(model.predict(shifted[2]) == y_test)),
               "re-estimated": float(np.mean(adapted.predict(shifted[2]) == y_test)),
@@ -134,7 +137,8 @@ def run_fine_tuning(model, data, steps=300, lrs=(0.01, 0.1), eval_every=50, seed
         result["runs"][run] = _run_record(history)
         result["original"][run] = float(np.mean(tuned.predict(x_test) == y_test))
     _, history = fine_tune(model, data, steps, control_lr, freeze=True, eval_every=eval_every,
-                           rng=np.random.default_rng(seed), progress=progress)
+                           rng=np.random.default_rng(seed), progress=progress,
+                           desc=f"control: frozen, lr {control_lr:g}, original images")
     result["control"] = {"lr": control_lr, **_run_record(history)}
     result["original"]["control"] = history["test_acc"][-1]
     return result
@@ -220,9 +224,11 @@ def first_step_mean_move(model, data, lr, seed=0, batch_size=60, layer=FrozenBat
     return float(np.mean(np.abs(mean_x_hat() - before)))
 
 
-# name: (scale, offset of the images, statistics re-estimated on them first?, BN layer)
+# name: (scale, offset of the images, statistics re-estimated on them first?, BN layer; None:
+# statistics updating, ordinary training mode)
 CONTROLS = {
     "frozen, original images": (1.0, 0.0, False, FrozenBatchNorm1d),
+    "updating, original images": (1.0, 0.0, False, None),
     "frozen, shifted images": (*SHIFT, False, FrozenBatchNorm1d),
     "re-estimated on shifted images, then frozen": (*SHIFT, True, FrozenBatchNorm1d),
     "contrast halved only (0.5 x), re-estimated, frozen": (0.5, 0.0, True, FrozenBatchNorm1d),
@@ -233,20 +239,21 @@ IN_RUN_FINE_TUNING = ("frozen, original images", "frozen, shifted images")   # r
 
 
 def collapse_controls(model, data, steps=300, lr=CONTROL_LR, eval_every=50, seed=0,
-                      progress=False):
+                      progress=False, shifted=None):
     """What the collapse of frozen fine-tuning at `lr` needs: controls and measurements.
 
     For every condition of CONTROLS (images transformed, statistics re-estimated on them with
-    Algorithm 2 or kept, then frozen in the given layer): `first_step_mean_move`; and, except
-    for the two `run_fine_tuning` already runs, `steps` of fine-tuning at `lr` on the same
-    minibatches (seed), tested on the same transform of the test set. Also the gains and the
-    per-layer offsets of the trained network on the first 6,000 original and shifted training
-    images, and after re-estimation on the shifted ones.
+    Algorithm 2 or kept, then frozen in the given layer, or updating): `first_step_mean_move`
+    (frozen conditions only); and, except for the two `run_fine_tuning` already runs, `steps`
+    of fine-tuning at `lr` on the same minibatches (seed), tested on the same transform of the
+    test set. Also the gains and the per-layer offsets of the trained network on the first
+    6,000 original and shifted training images, and after re-estimation on the shifted ones.
+    shifted: `shifted_task(data)` if already made (None: made here).
     Returns {"gains", "gains_re_estimated", "offsets": {"original", "shifted",
     "re-estimated"}, "first_step_move": {condition: float}, "runs": {condition: {"step",
     "test_acc", "loss"}}}.
     """
-    shifted = shifted_task(data)
+    shifted = shifted_task(data) if shifted is None else shifted
     re_estimated = recompute_population_statistics(clone_mlp(model),
                                                    shifted[0][:POPULATION_IMAGES])
     result = {"gains": gains(model), "gains_re_estimated": gains(re_estimated),
@@ -260,31 +267,33 @@ def collapse_controls(model, data, steps=300, lr=CONTROL_LR, eval_every=50, seed
             shifted if (scale, offset) == SHIFT else shifted_task(data, scale, offset))
         start = (recompute_population_statistics(clone_mlp(model), task[0][:POPULATION_IMAGES])
                  if re_estimate else model)
-        result["first_step_move"][name] = first_step_mean_move(start, task, lr, seed,
-                                                               layer=layer)
+        if layer is not None:
+            result["first_step_move"][name] = first_step_mean_move(start, task, lr, seed,
+                                                                   layer=layer)
         if name not in IN_RUN_FINE_TUNING:
-            _, history = fine_tune(start, task, steps, lr, freeze=True, eval_every=eval_every,
-                                   rng=np.random.default_rng(seed), progress=progress,
-                                   layer=layer)
+            _, history = fine_tune(start, task, steps, lr, freeze=layer is not None,
+                                   eval_every=eval_every, rng=np.random.default_rng(seed),
+                                   progress=progress, layer=layer or FrozenBatchNorm1d)
             result["runs"][name] = _run_record(history)
     return result
+
+
+ROW_ORDER = ("frozen, shifted images", "frozen, original images", "updating, original images",
+             "updating, shifted images", *CONTROLS)
 
 
 def controls_rows(fine_tuning, controls):
     """{condition: (accuracy after the last step, first-step mean move or None)} for one seed,
     from `run_fine_tuning` (frozen and updating at the controls' lr, and the control) and
-    `collapse_controls`. The shifted runs are tested on shifted images, the others on theirs."""
-    lr = fine_tuning["control"]["lr"]
-    moves = controls["first_step_move"]
-    rows = {"frozen, shifted images": (fine_tuning["runs"][f"frozen, lr {lr:g}"]["test_acc"][-1],
-                                       moves["frozen, shifted images"]),
-            "frozen, original images": (fine_tuning["control"]["test_acc"][-1],
-                                        moves["frozen, original images"]),
-            "updating, shifted images": (
-                fine_tuning["runs"][f"updating, lr {lr:g}"]["test_acc"][-1], None)}
-    rows.update({name: (run["test_acc"][-1], moves[name])
-                 for name, run in controls["runs"].items()})
-    return rows
+    `collapse_controls`, in ROW_ORDER. The shifted runs are tested on shifted images, the
+    others on theirs; the updating runs have no first-step move (None)."""
+    runs, lr = fine_tuning["runs"], fine_tuning["control"]["lr"]
+    accuracy = {name: run["test_acc"][-1] for name, run in controls["runs"].items()}
+    accuracy["frozen, shifted images"] = runs[f"frozen, lr {lr:g}"]["test_acc"][-1]
+    accuracy["frozen, original images"] = fine_tuning["control"]["test_acc"][-1]
+    accuracy["updating, shifted images"] = runs[f"updating, lr {lr:g}"]["test_acc"][-1]
+    return {name: (accuracy[name], controls["first_step_move"].get(name))
+            for name in dict.fromkeys(ROW_ORDER) if name in accuracy}
 
 
 def controls_by_seed(result):
@@ -368,11 +377,13 @@ def run_fine_tuning_experiment(config, data, progress=None):
         model = trained_network(EvalGapConfig(steps=config.train_steps, seed=seed), data,
                                 progress=progress)
         common = dict(steps=config.steps, eval_every=config.eval_every, seed=seed)
+        shifted = shifted_task(data, *config.shift)
         result["notebook_scale"].append({
             "seed": seed,
-            "fine_tuning": run_fine_tuning(model, data, lrs=config.lrs,
+            "fine_tuning": run_fine_tuning(model, data, lrs=config.lrs, shifted=shifted,
                                            control_lr=config.control_lr, **common),
-            "controls": collapse_controls(model, data, lr=config.control_lr, **common)})
+            "controls": collapse_controls(model, data, lr=config.control_lr, shifted=shifted,
+                                          **common)})
     model = trained_network(EvalGapConfig(steps=config.full_train_steps, seed=config.seeds[0]),
                             data, progress=progress)
     result["full_scale"] = run_fine_tuning(model, data, steps=config.full_steps, lrs=config.lrs,

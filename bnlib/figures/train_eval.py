@@ -125,7 +125,7 @@ def plot_collapse_controls(rows, seeds, steps=None, lr=None):
     first layer's unit means, in frozen standard deviations (log scale). Returns (fig, axes).
     """
     names = list(rows[0])
-    fig, axes = plt.subplots(1, 2, figsize=(10, 0.45 * len(names) + 1.2), sharey=True,
+    fig, axes = plt.subplots(1, 2, figsize=(11, 0.45 * len(names) + 1.2), sharey=True,
                              gridspec_kw=dict(width_ratios=(1, 1)))
     for i, (row, seed) in enumerate(zip(rows, seeds)):
         y = np.arange(len(names)) + (i - (len(rows) - 1) / 2) * 0.18
@@ -135,13 +135,13 @@ def plot_collapse_controls(rows, seeds, steps=None, lr=None):
         axes[1].plot([m for _, m in moves], [y[k] for k, _ in moves], "o", color=f"C{i}", ms=5)
     axes[0].set_yticks(range(len(names)), names, fontsize=8)
     axes[0].invert_yaxis()
-    setting = ", ".join(([f"{steps} steps"] if steps else []) + ([f"lr {lr:g}"] if lr else []))
+    setting = " at ".join(([f"{steps} steps"] if steps else []) + ([f"lr {lr:g}"] if lr else []))
     axes[0].set(xlim=(0, 1), xlabel="test accuracy after fine-tuning",
-                title="(a) accuracy after fine-tuning" + (f" ({setting})" if setting else ""))
+                title="(a) accuracy after " + (setting or "fine-tuning"))
     axes[1].set_xscale("log")
     axes[1].set(xlabel="|move of the layer-1 unit means| after one step (frozen stds)",
-                title="(b) how far the first step moves the means")
-    axes[0].legend(fontsize=7, loc="lower right")
+                title="(b) first step: move of the layer-1 means")
+    axes[0].legend(fontsize=7, loc="lower left")
     for ax in axes:
         ax.grid(alpha=0.3, which="both")
     fig.tight_layout()

@@ -136,7 +136,8 @@ def test_first_step_mean_move_is_one_step_on_the_first_minibatch(rng):
 def test_collapse_controls_and_their_tables(rng):
     model, data = small_model(rng)
     controls = ft.collapse_controls(model, data, steps=6, eval_every=3, seed=1)
-    assert set(controls["first_step_move"]) == set(ft.CONTROLS)
+    frozen = {name for name, spec in ft.CONTROLS.items() if spec[3] is not None}
+    assert set(controls["first_step_move"]) == frozen              # none for updating
     assert set(controls["runs"]) == set(ft.CONTROLS) - set(ft.IN_RUN_FINE_TUNING)
     assert all(run["step"] == [0, 3, 6] for run in controls["runs"].values())
     assert len(controls["gains"]) == len(controls["offsets"]["shifted"]) == len(model.bns)
@@ -148,6 +149,12 @@ def test_collapse_controls_and_their_tables(rng):
     rows = ft.controls_rows(tuning, controls)
     assert rows["frozen, original images"][0] == tuning["control"]["test_acc"][-1]
     assert rows["updating, shifted images"][1] is None
+    assert list(rows) == [n for n in dict.fromkeys(ft.ROW_ORDER) if n in rows]
+    assert len(rows) == len(ft.CONTROLS) + 1            # + updating on the shifted images
+    # a shifted task made beforehand gives the same results
+    shifted = ft.shifted_task(data)
+    again = ft.run_fine_tuning(model, data, steps=6, eval_every=3, seed=1, shifted=shifted)
+    assert again["runs"] == tuning["runs"] and again["control"] == tuning["control"]
     table = ft.controls_table(per_seed)
     assert "frozen, backward centred, shifted images" in table and "seeds 1" in table
     assert "offset, shifted" in ft.measurements_table(per_seed)

@@ -89,7 +89,7 @@ def test_collapse_controls_plot_has_one_dot_per_seed_and_condition():
         np.testing.assert_allclose(axes[1].lines[0].get_xdata(), [3.0, 0.05])
         assert axes[1].get_xscale() == "log"
         assert [t.get_text() for t in axes[0].get_yticklabels()] == list(rows[0])
-        assert "300 steps, lr 0.1" in axes[0].get_title()
+        assert "300 steps at lr 0.1" in axes[0].get_title()
         assert [t.get_text() for t in axes[0].get_legend().get_texts()] == ["seed 0", "seed 1"]
     finally:
         plt.close(fig)
