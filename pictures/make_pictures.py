@@ -10,6 +10,7 @@ from pathlib import Path
 import matplotlib
 matplotlib.use("Agg")
 
+from bnlib.experiments import fine_tuning  # noqa: E402
 from bnlib.experiments.batch_size import PAPER_WU_HE  # noqa: E402
 from bnlib.experiments.fig1 import PAPER_FIG1  # noqa: E402
 from bnlib.figures import (backward, batch_size, chain_rule, common, forward,  # noqa: E402
@@ -31,7 +32,9 @@ PICTURES = {
     "chain_rule_graph.png": chain_rule.draw_chain_rule_graph,
     "eval_gap.png": lambda: train_eval.plot_eval_gap(saved("eval_gap.json")),
     "fig1.png": lambda: training.plot_fig1(saved("fig1.json"), paper=PAPER_FIG1),
-    "fine_tuning.png": lambda: train_eval.plot_fine_tuning(saved("eval_gap.json")["fine_tuning"]),
+    "fine_tuning.png": lambda: train_eval.plot_fine_tuning(saved("fine_tuning.json")["full_scale"]),
+    "fine_tuning_controls.png": lambda: train_eval.plot_collapse_controls(
+        *fine_tuning.controls_by_seed(saved("fine_tuning.json"))),
     "sigmoid_saturation.png": saturation.sigmoid_saturation_figure,
     "saturation_static.png": saturation.static_panel,
 }

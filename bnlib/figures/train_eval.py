@@ -1,5 +1,6 @@
 """Figures of notebooks 10 and 11 (train vs eval, fine-tuning): running averages against
-Algorithm 2, single-class batches, fine-tuning with frozen or updating statistics."""
+Algorithm 2, single-class batches, fine-tuning with frozen or updating statistics, and the
+controls of the collapse of frozen fine-tuning."""
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -83,24 +84,65 @@ def plot_fine_tuning(result):
     """Fine-tuning on shifted images, from a `bnlib.experiments.fine_tuning.run_fine_tuning` result.
 
     Left: accuracy on the shifted test set during fine-tuning, statistics frozen (dashed) or
-    updating (solid), one colour per learning rate; horizontal lines for the network before
-    fine-tuning and with its statistics re-estimated on the shifted images (no training).
-    Right: every network's accuracy on the original test set afterwards. Returns (fig, axes).
+    updating (solid), one colour per learning rate; the control (statistics frozen, fine-tuned
+    and tested on the original images), if the result has one, dotted with squares; horizontal
+    lines for the network before fine-tuning and with its statistics re-estimated on the shifted
+    images (no training). Right: every network's accuracy on the original test set afterwards.
+    Returns (fig, axes).
     """
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), gridspec_kw=dict(width_ratios=(1.3, 1)))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), gridspec_kw=dict(width_ratios=(1.3, 1)))
     lrs = sorted({run.split("lr ")[1] for run in result["runs"]}, key=float)
     for run, history in result["runs"].items():
         colour = f"C{lrs.index(run.split('lr ')[1])}"
         axes[0].plot(history["step"], history["test_acc"], color=colour, marker="o", ms=3,
                      ls="--" if run.startswith("frozen") else "-", label=f"statistics {run}")
+    if "control" in result:
+        control = result["control"]
+        lr = f"{control['lr']:g}"
+        axes[0].plot(control["step"], control["test_acc"], color="C2", marker="s", ms=3,
+                     ls=":", label=f"control: frozen, lr {lr}, ORIGINAL images and test set")
     axes[0].axhline(result["re-estimated"], color="0.3", lw=1, ls=":",
                     label="statistics re-estimated, no training")
     axes[0].axhline(result["before"], color="0.6", lw=1, ls="-.", label="before fine-tuning")
-    axes[0].set(xlabel="fine-tuning step", ylabel="accuracy, shifted test images", ylim=(0, 1),
-                title="(a) on the new (shifted) images")
+    axes[0].set(xlabel="fine-tuning step", ylabel="test accuracy", ylim=(0, 1),
+                title="(a) during fine-tuning, on the shifted images")
     axes[0].legend(fontsize=7, loc="center right", handlelength=3.5)
-    _original_accuracy_bars(axes[1], result["original"])
+    _original_accuracy_bars(axes[1], {k: v for k, v in result["original"].items()
+                                      if k != "control"})
     for ax in axes:
         ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig, axes
+
+
+def plot_collapse_controls(rows, seeds, steps=None, lr=None):
+    """What the collapse of frozen fine-tuning needs: one row per condition, one dot per seed.
+
+    Inputs: rows, one dict per seed {condition: (accuracy after fine-tuning, first-step mean
+    move or None)} (`bnlib.experiments.fine_tuning.controls_rows`); seeds, their seeds;
+    steps and lr of the fine-tuning, for the title (None: not shown).
+    Left: test accuracy after fine-tuning; right: how far the first SGD step moves the
+    first layer's unit means, in frozen standard deviations (log scale). Returns (fig, axes).
+    """
+    names = list(rows[0])
+    fig, axes = plt.subplots(1, 2, figsize=(11, 0.45 * len(names) + 1.2), sharey=True,
+                             gridspec_kw=dict(width_ratios=(1, 1)))
+    for i, (row, seed) in enumerate(zip(rows, seeds)):
+        y = np.arange(len(names)) + (i - (len(rows) - 1) / 2) * 0.18
+        accuracy = [row[name][0] for name in names]
+        axes[0].plot(accuracy, y, "o", color=f"C{i}", ms=5, label=f"seed {seed}")
+        moves = [(k, row[name][1]) for k, name in enumerate(names) if row[name][1] is not None]
+        axes[1].plot([m for _, m in moves], [y[k] for k, _ in moves], "o", color=f"C{i}", ms=5)
+    axes[0].set_yticks(range(len(names)), names, fontsize=8)
+    axes[0].invert_yaxis()
+    setting = " at ".join(([f"{steps} steps"] if steps else []) + ([f"lr {lr:g}"] if lr else []))
+    axes[0].set(xlim=(0, 1), xlabel="test accuracy after fine-tuning",
+                title="(a) accuracy after " + (setting or "fine-tuning"))
+    axes[1].set_xscale("log")
+    axes[1].set(xlabel="|move of the layer-1 unit means| after one step (frozen stds)",
+                title="(b) first step: move of the layer-1 means")
+    axes[0].legend(fontsize=7, loc="lower left")
+    for ax in axes:
+        ax.grid(alpha=0.3, which="both")
     fig.tight_layout()
     return fig, axes

@@ -115,6 +115,17 @@ def test_run_eval_gap_records_everything_and_does_not_disturb_training(rng):
     assert "momentum 0.1" in eg.eval_gap_table(result)
 
 
+def test_trained_network_is_run_eval_gaps_model_bit_for_bit(rng):
+    data, config = small_data(rng), small_config(steps=40)
+    _, measured = eg.run_eval_gap(config, data, progress=False)
+    plain = eg.trained_network(config, data, progress=False)
+    np.testing.assert_array_equal(plain.flat_params, measured.flat_params)
+    for (mean, var), (ref_mean, ref_var) in zip(bn_statistics(plain), bn_statistics(measured)):
+        np.testing.assert_array_equal(mean, ref_mean)
+        np.testing.assert_array_equal(var, ref_var)
+    assert not plain.training
+
+
 def test_run_eval_gap_reports_divergence(rng):
     with pytest.raises(RuntimeError, match="at step"):
         with np.errstate(over="ignore", invalid="ignore"):

@@ -54,20 +54,42 @@ def test_class_batches_plot_shows_per_class_accuracy(rng):
         plt.close(fig)
 
 
-def test_fine_tuning_plot_draws_each_run_and_the_original_accuracies():
+def test_fine_tuning_plot_draws_each_run_the_control_and_the_original_accuracies():
     runs = {"frozen, lr 0.01": {"step": [0, 5, 10], "test_acc": [0.1, 0.5, 0.8]},
             "updating, lr 0.01": {"step": [0, 5, 10], "test_acc": [0.1, 0.9, 0.9]}}
     result = {"before": 0.1, "re-estimated": 0.92, "steps": 10, "runs": runs,
+              "control": {"lr": 0.1, "step": [0, 5, 10], "test_acc": [0.93, 0.9, 0.91]},
               "original": {"before": 0.93, "re-estimated": 0.3, "frozen, lr 0.01": 0.85,
-                           "updating, lr 0.01": 0.35}}
+                           "updating, lr 0.01": 0.35, "control": 0.91}}
     fig, axes = plots.plot_fine_tuning(result)
     try:
-        frozen, updating = axes[0].lines[:2]
+        frozen, updating, control = axes[0].lines[:3]
         assert frozen.get_linestyle() == "--" and updating.get_linestyle() == "-"
         np.testing.assert_allclose(updating.get_ydata(), [0.1, 0.9, 0.9])
+        np.testing.assert_allclose(control.get_ydata(), [0.93, 0.9, 0.91])
+        assert "ORIGINAL" in control.get_label()
         assert [t.get_text() for t in axes[1].get_yticklabels()] == [
             "no fine-tuning", "statistics re-estimated", "frozen, lr 0.01", "updating, lr 0.01"]
         np.testing.assert_allclose([p.get_width() for p in axes[1].patches],
                                    [0.93, 0.3, 0.85, 0.35])
+    finally:
+        plt.close(fig)
+
+
+def test_collapse_controls_plot_has_one_dot_per_seed_and_condition():
+    rows = [{"frozen, shifted images": (0.1, 3.0), "updating, shifted images": (0.9, None),
+             "frozen, original images": (0.92, 0.05)},
+            {"frozen, shifted images": (0.2, 2.5), "updating, shifted images": (0.91, None),
+             "frozen, original images": (0.9, 0.04)}]
+    fig, axes = plots.plot_collapse_controls(rows, seeds=[0, 1], steps=300, lr=0.1)
+    try:
+        assert [len(line.get_xdata()) for line in axes[0].lines] == [3, 3]
+        np.testing.assert_allclose(axes[0].lines[1].get_xdata(), [0.2, 0.91, 0.9])
+        # no move for the updating run: two dots per seed on the right
+        np.testing.assert_allclose(axes[1].lines[0].get_xdata(), [3.0, 0.05])
+        assert axes[1].get_xscale() == "log"
+        assert [t.get_text() for t in axes[0].get_yticklabels()] == list(rows[0])
+        assert "300 steps at lr 0.1" in axes[0].get_title()
+        assert [t.get_text() for t in axes[0].get_legend().get_texts()] == ["seed 0", "seed 1"]
     finally:
         plt.close(fig)
