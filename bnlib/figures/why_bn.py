@@ -83,3 +83,75 @@ def plot_landscape(result, record=1):
     axes[0, 0].legend(fontsize=8)
     fig.tight_layout()
     return fig, axes
+
+
+REGULARIZATION_LABELS = {"plain": "without BN", "dropout": "dropout", "bn": "BN",
+                         "bn_dropout": "BN + dropout"}
+
+
+def plot_regularization(result):
+    """Training and test accuracy of each network of a regularization result.
+
+    Input: a `bnlib.experiments.regularization.run_regularization` result. Left: at the end,
+    training and test accuracy per network at its chosen learning rate (bars: mean over the
+    seeds; lines: each seed's value). Right: both accuracies during training for the first
+    seed (training dashed, test solid). Returns (fig, axes).
+    """
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+    names = list(result["summary"])
+    colors = dict(zip(REGULARIZATION_LABELS, ("tab:orange", "tab:purple", "tab:blue",
+                                              "tab:green")))
+    for i, name in enumerate(names):
+        lr = result["summary"][name]["lr"]
+        runs = [r for r in result["runs"] if (r["network"], r["lr"]) == (name, lr)]
+        for offset, key, alpha in ((-0.2, "train_acc", 0.45), (0.2, "test_acc", 0.9)):
+            values = [r[key] for r in runs]
+            axes[0].bar(i + offset, np.mean(values), width=0.38, color=colors[name], alpha=alpha)
+            axes[0].plot([i + offset] * len(values), values, "k_", ms=10)
+        first = runs[0]["curve"]
+        axes[1].plot(first["step"], first["train_acc"], ls="--", color=colors[name])
+        axes[1].plot(first["step"], first["test_acc"], color=colors[name],
+                     label=f"{REGULARIZATION_LABELS[name]} (lr {lr:g})")
+    low = min(min(r["test_acc"] for r in result["runs"] if r.get("curve")) - 0.02, 0.9)
+    axes[0].set(xticks=range(len(names)), ylim=(low, 1.005), ylabel="accuracy at the end",
+                title="(a) training (light) and test (dark) accuracy")
+    axes[0].set_xticklabels([REGULARIZATION_LABELS[n] for n in names], fontsize=8)
+    axes[1].set(xlabel="training step", ylabel="accuracy", ylim=(low, 1.005),
+                title="(b) during training, first seed")
+    axes[1].legend(fontsize=7, loc="lower right", title="training --, test —", title_fontsize=7)
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig, axes
+
+
+def plot_noisy_full(summary):
+    """The full noisy-BN runs: test accuracy and input shift, one row per initial scale.
+
+    Input: the JSON of `python -m bnlib.reproduce noisy_bn` ({"runs": {init_std: {network:
+    [run per seed]}}}, each run with "step", "test_acc", "shift"). Every seed is drawn, in its
+    network's colour. Left: test accuracy; right (log scale): the shift between consecutive
+    records. Returns (fig, axes), axes (scales, 2).
+    """
+    scales = list(summary["runs"])
+    fig, axes = plt.subplots(len(scales), 2, figsize=(9, 2.9 * len(scales)), squeeze=False,
+                             sharex=True)
+    for row, scale in zip(axes, scales):
+        for name, seeds in summary["runs"][scale].items():
+            style = dict(WHY_BN_STYLES[name], lw=1.0, alpha=0.8)
+            for i, run in enumerate(seeds):
+                label = style["label"] if i == 0 else None
+                row[0].plot(run["step"], run["test_acc"], **{**style, "label": label})
+                row[1].plot(run["step"][1:], run["shift"], **{**style, "label": label})
+        row[0].set(ylabel="test accuracy", ylim=(0, 1),
+                   title=f"initial weight std {scale}: test accuracy")
+        row[1].set_yscale("log")
+        row[1].set(ylabel="shift since the\nprevious record", title=f"initial weight std "
+                   f"{scale}: how far layer {summary['config']['layer']}'s inputs move")
+        for ax in row:
+            ax.grid(alpha=0.3, which="both")
+    for ax in axes[-1]:
+        ax.set_xlabel("training step")
+    axes[0, 0].legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig, axes
