@@ -1,4 +1,4 @@
-"""Santurkar et al.'s noisy batch norm, and how far a layer's input distribution moves (notebook 07).
+"""Santurkar et al.'s noisy batch norm, and how far a layer's input distribution moves (nb 07).
 
 Santurkar, Tsipras, Ilyas & Madry (NeurIPS 2018, Sec. 2.1) test the internal-covariate-shift
 explanation of BN by training with random, time-varying shifts and scales after each BN layer
@@ -166,8 +166,9 @@ def noisy_bn_findings(runs, early=EARLY_STEPS):
 
     runs: {network: [compact_run per seed]}. Per network: "test_acc" [mean, min, max] of the
     final test accuracy over the seeds; "shift" and "relative_shift", the mean over seeds of
-    each run's median shift; "early_shift" and "late_shift", the same median over the moves
-    that end at or before step `early`, and after it. Returns {network: {name: value}}.
+    each run's median shift; "early_shift" and "late_shift" (and "early_relative_shift",
+    "late_relative_shift"), the same median over the moves that end at or before step
+    `early`, and after it. Returns {network: {name: value}}.
     """
     def median(seeds, key, first=0, last=float("inf")):
         """Mean over the seeds of the median of run[key] over the moves ending in (first,
@@ -183,21 +184,26 @@ def noisy_bn_findings(runs, early=EARLY_STEPS):
                        "shift": median(seeds, "shift"),
                        "relative_shift": median(seeds, "relative_shift"),
                        "early_shift": median(seeds, "shift", last=early),
-                       "late_shift": median(seeds, "shift", first=early)}
+                       "late_shift": median(seeds, "shift", first=early),
+                       "early_relative_shift": median(seeds, "relative_shift", last=early),
+                       "late_relative_shift": median(seeds, "relative_shift", first=early)}
     return found
 
 
 def findings_table(findings):
     """Text table of `noisy_bn_findings` per initial scale: {init_std: findings}."""
-    lines = [f"{'init std':>8} {'network':<11} {'test acc (min-max)':>21} {'shift':>7} "
-             f"{'early':>7} {'late':>7} {'rel. shift':>10}"]
+    lines = [f"{'':>8} {'':<11} {'':>21} {'shift':>23}   {'relative shift':>23}",
+             f"{'init std':>8} {'network':<11} {'test acc (min-max)':>21} {'all':>7} "
+             f"{'early':>7} {'late':>7}   {'all':>7} {'early':>7} {'late':>7}"]
     for init_std, by_network in findings.items():
         for name, found in by_network.items():
             mean, low, high = found["test_acc"]
             lines.append(f"{init_std:>8} {NETWORK_LABELS[name]:<11} "
                          f"{f'{mean:.4f} ({low:.3f}-{high:.3f})':>21} {found['shift']:>7.4f} "
-                         f"{_number(found['early_shift']):>7} {_number(found['late_shift']):>7} "
-                         f"{found['relative_shift']:>10.4f}")
+                         f"{_number(found['early_shift']):>7} {_number(found['late_shift']):>7}   "
+                         f"{found['relative_shift']:>7.4f} "
+                         f"{_number(found['early_relative_shift']):>7} "
+                         f"{_number(found['late_relative_shift']):>7}")
     return "\n".join(lines)
 
 

@@ -16,7 +16,9 @@ train/test gap would only mean that it has not learned yet).
   accuracy over the seeds at the end of training. The test set plays no part in any choice.
 - Measured at the end, in evaluation mode (BN with its running averages, no dropout):
   accuracy and cross-entropy on the training subset and on the test set; the gap is
-  training accuracy - test accuracy.
+  training accuracy - test accuracy. A control for the networks with BN: the test accuracy
+  with Algorithm 2's population statistics of the training subset instead of the running
+  averages (if the two differed, BN's result would depend on how it is evaluated).
 Command: `regularization`.
 """
 import dataclasses
@@ -27,7 +29,8 @@ import numpy as np
 
 from ..layers import softmax_cross_entropy
 from ..model import MLP, SGD
-from ..train import TrainingDiverged, minibatches, progress_bar, train_step
+from ..train import (TrainingDiverged, minibatches, population_statistics, progress_bar,
+                     train_step)
 from .common import experiment_data, write_json
 
 NETWORKS = {"plain": "without BN", "dropout": "dropout", "bn": "BN", "bn_dropout": "BN + dropout"}
@@ -47,7 +50,7 @@ class RegularizationConfig:
     n_train: int = 1000
     n_val: int = 10_000
     steps: int = 5000
-    lrs: tuple = (0.1, 0.3, 1.0, 3.0)
+    lrs: tuple = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0)
     seeds: tuple = (0, 1, 2)
     dropout: float = 0.5
     init_std: float = 0.5
@@ -113,8 +116,9 @@ def train_once(name, lr, seed, config, splits, progress=False):
 
     Returns {"network", "lr", "seed", "diverged_at" (None if it trained), "curve": {"step",
     "train_acc", "test_acc"} every config.record_every steps, and at the end "train_acc",
-    "train_loss", "val_acc", "test_acc", "test_loss", "gap" (train_acc - test_acc)}; after a
-    divergence the end values are None.
+    "train_loss", "val_acc", "test_acc", "test_loss", "gap" (train_acc - test_acc) and, with
+    BN, "test_acc_population" (evaluated with the population statistics of the training
+    subset; None without BN)}; after a divergence the end values are None.
     """
     (x_sub, y_sub), (x_val, y_val), (x_test, y_test) = splits
     model, batch_rng = make_network(name, config, seed)
@@ -138,12 +142,18 @@ def train_once(name, lr, seed, config, splits, progress=False):
             bar.update()
     train_acc, train_loss = accuracy_and_loss(model, x_sub, y_sub)
     test_acc, test_loss = accuracy_and_loss(model, x_test, y_test)
+    population = None
+    if model.use_bn:
+        with population_statistics(model, x_sub):
+            population = accuracy_and_loss(model, x_test, y_test)[0]
     return {**row, "train_acc": train_acc, "train_loss": train_loss,
             "val_acc": accuracy_and_loss(model, x_val, y_val)[0], "test_acc": test_acc,
-            "test_loss": test_loss, "gap": train_acc - test_acc}
+            "test_loss": test_loss, "gap": train_acc - test_acc,
+            "test_acc_population": population}
 
 
-END_KEYS = ("train_acc", "train_loss", "val_acc", "test_acc", "test_loss", "gap")
+END_KEYS = ("train_acc", "train_loss", "val_acc", "test_acc", "test_loss", "gap",
+            "test_acc_population")
 
 
 def run_regularization(config=RegularizationConfig(), data=None, networks=tuple(NETWORKS),
@@ -188,24 +198,29 @@ def choose_lr(runs):
 
 def summarize(runs):
     """Mean and standard deviation over seeds of each end value of `runs` (one network, one
-    learning rate): {"lr", "seeds", key: [mean, std] for train_acc, test_acc, gap, ...}."""
+    learning rate): {"lr", "seeds", key: [mean, std] for train_acc, test_acc, gap, ...}; a
+    value some run lacks (test_acc_population without BN) gives None."""
     found = {"lr": runs[0]["lr"], "seeds": [r["seed"] for r in runs]}
     for key in END_KEYS:
-        values = np.array([r[key] for r in runs], np.float64)
-        found[key] = [float(values.mean()), float(values.std())]
+        values = [r[key] for r in runs]
+        found[key] = (None if None in values
+                      else [float(np.mean(values)), float(np.std(values))])
     return found
 
 
 def regularization_table(result):
     """Text table: per network its learning rate, training and test accuracy, and the gap
-    (mean ± standard deviation over the seeds), then the test loss."""
+    (mean ± standard deviation over the seeds), then the test loss and, with BN, the test
+    accuracy with population statistics (the control)."""
     lines = [f"{'network':<13} {'lr':>4} {'train acc':>15} {'test acc':>15} {'gap':>15} "
-             f"{'test loss':>10}"]
+             f"{'test loss':>10} {'pop. stats':>10}"]
     cell = lambda pair: f"{pair[0]:.4f} ± {pair[1]:.4f}"
     for name, row in result["summary"].items():
+        population = row["test_acc_population"]
         lines.append(f"{NETWORKS[name]:<13} {row['lr']:>4g} {cell(row['train_acc']):>15} "
                      f"{cell(row['test_acc']):>15} {cell(row['gap']):>15} "
-                     f"{row['test_loss'][0]:>10.3f}")
+                     f"{row['test_loss'][0]:>10.3f} "
+                     f"{'-' if population is None else f'{population[0]:.4f}':>10}")
     seeds = result["config"]["seeds"]
     lines.append(f"(mean ± std over seeds {', '.join(map(str, seeds))}; "
                  f"{result['config']['n_train']} training images, "
@@ -213,15 +228,16 @@ def regularization_table(result):
     return "\n".join(lines)
 
 
-def lr_table(result):
-    """Text table of the whole grid: mean validation accuracy per network and learning rate."""
+def lr_table(result, key="val_acc"):
+    """Text table of the whole grid: per network and learning rate, the mean over the seeds
+    of `key` (an end value of `train_once`: "val_acc" by default, "test_acc", "gap", ...)."""
     lrs = sorted({run["lr"] for run in result["runs"]})
     lines = [f"{'network':<13}" + "".join(f"{'lr ' + format(lr, 'g'):>10}" for lr in lrs)]
     for name in result["summary"]:
         cells = []
         for lr in lrs:
-            accs = [r["val_acc"] for r in result["runs"] if (r["network"], r["lr"]) == (name, lr)]
-            cells.append("diverged" if None in accs else f"{np.mean(accs):.4f}")
+            values = [r[key] for r in result["runs"] if (r["network"], r["lr"]) == (name, lr)]
+            cells.append("diverged" if None in values else f"{np.mean(values):.4f}")
         lines.append(f"{NETWORKS[name]:<13}" + "".join(f"{c:>10}" for c in cells))
     return "\n".join(lines)
 

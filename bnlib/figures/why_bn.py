@@ -10,9 +10,9 @@ WHY_BN_STYLES = {"plain": dict(color="tab:orange", label="without BN"),
 def plot_noisy_comparison(result):
     """Test accuracy, and the shift of one layer's input distribution, for each network.
 
-    Input: a `bnlib.experiments.noisy_bn.run_noisy_comparison` result. Left: test accuracy against steps;
-    right (log scale): `distribution_shift` between consecutive records, drawn at the later
-    record's step. Returns (fig, axes).
+    Input: a `bnlib.experiments.noisy_bn.run_noisy_comparison` result. Left: test accuracy
+    against steps; right (log scale): `distribution_shift` between consecutive records, drawn
+    at the later record's step. Returns (fig, axes).
     """
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
     for name, run in result["runs"].items():
@@ -57,10 +57,10 @@ def plot_unit_input(result, unit=0):
 def plot_landscape(result, record=1):
     """Loss change and gradient change along the gradient, without and with BN, per scale.
 
-    Input: a `bnlib.experiments.landscape.compare_landscapes` result; record: which measuring point of
-    each run to draw (1: the second, e.g. step 100). Columns: initial weight scales. Top:
-    L(theta - eta g) - L(theta); bottom (log): ||g(theta - eta g) - g(theta)||; both against
-    eta in learning rates, averaged over the measuring batches. Returns (fig, axes).
+    Input: a `bnlib.experiments.landscape.compare_landscapes` result; record: which measuring
+    point of each run to draw (1: the second, e.g. step 100). Columns: initial weight scales.
+    Top: L(theta - eta g) - L(theta); bottom (log): ||g(theta - eta g) - g(theta)||; both
+    against eta in learning rates, averaged over the measuring batches. Returns (fig, axes).
     """
     scales = list(result["runs"])
     fig, axes = plt.subplots(2, len(scales), figsize=(9, 5.2), sharex=True, squeeze=False)
@@ -93,9 +93,9 @@ def plot_regularization(result):
     """Training and test accuracy of each network of a regularization result.
 
     Input: a `bnlib.experiments.regularization.run_regularization` result. Left: at the end,
-    training and test accuracy per network at its chosen learning rate (bars: mean over the
-    seeds; lines: each seed's value). Right: both accuracies during training for the first
-    seed (training dashed, test solid). Returns (fig, axes).
+    each seed's training accuracy (open circle) and test accuracy (dot) per network at its
+    chosen learning rate, the mean test accuracy as a bar-less line. Right: test accuracy
+    during training, first seed (the training accuracy reaches 1 for all). Returns (fig, axes).
     """
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
     names = list(result["summary"])
@@ -104,21 +104,22 @@ def plot_regularization(result):
     for i, name in enumerate(names):
         lr = result["summary"][name]["lr"]
         runs = [r for r in result["runs"] if (r["network"], r["lr"]) == (name, lr)]
-        for offset, key, alpha in ((-0.2, "train_acc", 0.45), (0.2, "test_acc", 0.9)):
-            values = [r[key] for r in runs]
-            axes[0].bar(i + offset, np.mean(values), width=0.38, color=colors[name], alpha=alpha)
-            axes[0].plot([i + offset] * len(values), values, "k_", ms=10)
-        first = runs[0]["curve"]
-        axes[1].plot(first["step"], first["train_acc"], ls="--", color=colors[name])
-        axes[1].plot(first["step"], first["test_acc"], color=colors[name],
+        train, test = [r["train_acc"] for r in runs], [r["test_acc"] for r in runs]
+        axes[0].plot([i - 0.12] * len(train), train, "o", mfc="none", color=colors[name])
+        axes[0].plot([i + 0.12] * len(test), test, "o", color=colors[name])
+        axes[0].hlines(np.mean(test), i - 0.05, i + 0.3, color=colors[name])
+        curve = runs[0]["curve"]
+        axes[1].plot(curve["step"], curve["test_acc"], marker="o", ms=3, color=colors[name],
                      label=f"{REGULARIZATION_LABELS[name]} (lr {lr:g})")
-    low = min(min(r["test_acc"] for r in result["runs"] if r.get("curve")) - 0.02, 0.9)
-    axes[0].set(xticks=range(len(names)), ylim=(low, 1.005), ylabel="accuracy at the end",
-                title="(a) training (light) and test (dark) accuracy")
+    axes[0].set(xticks=range(len(names)), xlim=(-0.5, len(names) - 0.5),
+                ylabel="accuracy at the end",
+                title="(a) training (○) and test (●) accuracy, every seed")
     axes[0].set_xticklabels([REGULARIZATION_LABELS[n] for n in names], fontsize=8)
-    axes[1].set(xlabel="training step", ylabel="accuracy", ylim=(low, 1.005),
-                title="(b) during training, first seed")
-    axes[1].legend(fontsize=7, loc="lower right", title="training --, test —", title_fontsize=7)
+    ends = [r["test_acc"] for r in result["runs"] if "curve" in r]
+    axes[1].set(xlabel="training step", ylabel="test accuracy",
+                ylim=(min(ends) - 0.04, max(ends) + 0.02),
+                title="(b) test accuracy during training, first seed")
+    axes[1].legend(fontsize=7, loc="lower right")
     for ax in axes:
         ax.grid(alpha=0.3)
     fig.tight_layout()

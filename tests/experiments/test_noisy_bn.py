@@ -111,9 +111,12 @@ def test_findings_split_the_run_at_the_early_steps():
     assert found["late_shift"] == pytest.approx((0.2 + 0.1) / 2)   # medians 0.2 and 0.1
     assert found["shift"] == pytest.approx((0.25 + 0.15) / 2)
     assert found["relative_shift"] == pytest.approx(0.4)
+    assert found["early_relative_shift"] == pytest.approx(0.6)
+    assert found["late_relative_shift"] == pytest.approx(0.3)
     assert noisy_bn_findings(runs, early=1000)["bn"]["late_shift"] is None
     table = findings_table({"0.05": noisy_bn_findings(runs, early=200)})
-    assert "0.8500 (0.800-0.900)" in table and len(table.splitlines()) == 2
+    assert "0.8500 (0.800-0.900)" in table and len(table.splitlines()) == 3
+    assert table.splitlines()[2].split()[-3:] == ["0.4000", "0.6000", "0.3000"]
 
 
 def test_compact_run_keeps_one_unit_and_the_mean_spread():

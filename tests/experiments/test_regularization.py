@@ -62,6 +62,9 @@ def test_train_once_records_curves_and_is_reproducible(data):
     assert first["train_acc"] > 0.8 and first["diverged_at"] is None   # an easy task
     other_seed = reg.train_once("bn_dropout", 1.0, 1, TINY, splits)
     assert other_seed["train_loss"] != first["train_loss"]
+    # the control: BN evaluated with population statistics; none without BN
+    assert 0 < first["test_acc_population"] <= 1
+    assert reg.train_once("dropout", 1.0, 0, TINY, splits)["test_acc_population"] is None
 
 
 def test_a_divergence_is_recorded_not_raised(data, monkeypatch):
@@ -87,6 +90,8 @@ def test_summarize_gives_mean_and_std_over_seeds():
     summary = reg.summarize(runs)
     assert summary["lr"] == 1.0 and summary["seeds"] == [0, 1]
     assert summary["gap"] == pytest.approx([0.3, 0.1])
+    runs[0]["test_acc_population"] = None                   # a network without BN
+    assert reg.summarize(runs)["test_acc_population"] is None
 
 
 def test_run_regularization_chooses_and_summarizes(data):
@@ -97,12 +102,17 @@ def test_run_regularization_chooses_and_summarizes(data):
         assert ("curve" in run) == chosen                  # curves only where they are read
     for name, row in result["summary"].items():
         assert row["lr"] == result["chosen_lr"][name] and row["seeds"] == [0, 1]
-        val = [r["val_acc"] for r in result["runs"] if r["network"] == name and r["lr"] == row["lr"]]
+        val = [r["val_acc"] for r in result["runs"]
+               if r["network"] == name and r["lr"] == row["lr"]]
         others = [np.mean([r["val_acc"] for r in result["runs"]
                            if r["network"] == name and r["lr"] == lr]) for lr in TINY.lrs]
         assert np.mean(val) == max(others)
     table = reg.regularization_table(result).splitlines()
     assert len(table) == 6 and table[0].split()[:3] == ["network", "lr", "train"]
     assert table[3].startswith("BN ") and "±" in table[3]
+    assert table[1].split()[-1] == "-" and table[3].split()[-1] != "-"   # pop. stats: BN only
     grid = reg.lr_table(result).splitlines()
     assert len(grid) == 5 and "lr 0.3" in grid[0] and grid[4].startswith("BN + dropout")
+    gaps = reg.lr_table(result, "gap").splitlines()
+    plain_at_3 = [r["gap"] for r in result["runs"] if (r["network"], r["lr"]) == ("plain", 3.0)]
+    assert gaps[1].split()[-1] == f"{np.mean(plain_at_3):.4f}"
