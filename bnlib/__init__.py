@@ -1,7 +1,7 @@
 """bnlib: a small, exact numpy library behind the Batch Normalization course.
 
 Three layers, in three places:
-- the core, which a learner reads (this folder): `layers` (affine, sigmoid, relu, softmax
+- the core, which a learner reads (this folder): `layers` (affine, sigmoid, relu, dropout, softmax
   cross-entropy), `batchnorm` (Algorithms 1 and 2 of Ioffe & Szegedy 2015; its speed helpers in
   `columns`), `layernorm`, `groupnorm`, `spatial` (BN for convolutions), `variants` (frozen and
   noisy BN), `inference` (population statistics, folding), `model` (MLP and SGD), `train` (one
@@ -28,8 +28,9 @@ from .inference import (batch_mode_predictions, bn_statistics, class_batches, cl
                         fold_batchnorm, fold_mlp, load_bn_statistics,
                         recompute_population_statistics, shuffled_batches)
 from .layernorm import LayerNorm1d, LayerNormCache, layernorm_backward, layernorm_forward
-from .layers import (affine_backward, affine_forward, relu_backward, relu_forward, sigmoid,
-                     sigmoid_backward, sigmoid_forward, softmax_cross_entropy)
+from .layers import (affine_backward, affine_forward, dropout_backward, dropout_forward,
+                     relu_backward, relu_forward, sigmoid, sigmoid_backward, sigmoid_forward,
+                     softmax_cross_entropy)
 from .model import MLP, SGD
 from .saturation import (SATURATION_THRESHOLD, SliderParams, deep_signal, saturation_demo_data,
                          saturation_stats, sigmoid_inputs, sigmoid_local_gradient)
@@ -76,8 +77,9 @@ __all__ = [
     "batch_mode_predictions", "bn_statistics", "class_batches", "clone_mlp", "fold_batchnorm",
     "fold_mlp", "load_bn_statistics", "recompute_population_statistics", "shuffled_batches",
     "LayerNorm1d", "LayerNormCache", "layernorm_backward", "layernorm_forward",
-    "affine_backward", "affine_forward", "relu_backward", "relu_forward", "sigmoid",
-    "sigmoid_backward", "sigmoid_forward", "softmax_cross_entropy", "MLP", "SGD",
+    "affine_backward", "affine_forward", "dropout_backward", "dropout_forward",
+    "relu_backward", "relu_forward", "sigmoid", "sigmoid_backward", "sigmoid_forward",
+    "softmax_cross_entropy", "MLP", "SGD",
     "SATURATION_THRESHOLD", "SliderParams", "deep_signal", "saturation_demo_data",
     "saturation_stats", "sigmoid_inputs", "sigmoid_local_gradient",
     "SpatialBatchNormCache", "conv2d_forward", "spatial_batchnorm_backward",

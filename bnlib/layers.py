@@ -93,6 +93,29 @@ def relu_backward(dout, cache, out=None):
     return np.multiply(dout, cache > 0, out=out)
 
 
+def dropout_forward(h, p, rng):
+    """Inverted dropout (Srivastava et al. 2014), for training: each entry of `h` is dropped
+    (set to 0) with probability p, and the kept ones are divided by 1 - p.
+
+    Inputs: h (N, D); p, the drop probability, 0 <= p < 1; rng, a np.random.Generator.
+    Returns (out (N, D), mask (N, D)), out = h * mask, mask holding 0 (dropped) or 1 / (1 - p)
+    (kept). Dividing by 1 - p keeps the expected output equal to h, so at evaluation time the
+    layer does nothing: no entry dropped, nothing rescaled.
+    """
+    h = as_float_array(h, "h")
+    if not 0.0 <= p < 1.0:
+        raise ValueError(f"p (the drop probability) must lie in [0, 1), got {p!r}")
+    keep = rng.random(h.shape) >= p                     # (N, D) True with probability 1 - p
+    mask = keep * np.asarray(1.0 / (1.0 - p), h.dtype)  # (N, D) 0 or 1 / (1 - p)
+    return h * mask, mask
+
+
+def dropout_backward(dout, mask):
+    """Backward of `dropout_forward`: dh = dout * mask, the gradient passes where the entry
+    was kept, scaled by 1 / (1 - p) like the entry itself."""
+    return dout * mask
+
+
 def softmax_cross_entropy(logits, y):
     """Mean cross-entropy of a softmax over `logits` (N, C) against integer labels `y` (N,).
 

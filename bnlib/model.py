@@ -8,6 +8,9 @@ Hidden layer k computes, with act the sigmoid (or relu) and z_k the input of act
 - BN after the nonlinearity:  z_k = h_{k-1} @ W_k + b_k,  h_k = BN_k(act(z_k)).
   The bias stays, since nothing cancels it;
 - no BN:                      z_k = h_{k-1} @ W_k + b_k,  h_k = act(z_k).
+With dropout p > 0, in training mode each h_k then goes through inverted dropout (each entry
+zeroed with probability p, the rest divided by 1 - p; bnlib.layers.dropout_forward); in
+evaluation mode h_k is used as it is.
 The output layer is affine, followed by softmax cross-entropy.
 
 Two things make a training step cheap without changing the maths:
@@ -22,8 +25,9 @@ import numpy as np
 
 from .batchnorm import BatchNorm1d
 from .checks import as_float_array
-from .layers import (affine_backward, affine_forward, relu_backward, relu_forward,
-                     sigmoid_backward, sigmoid_forward, softmax_cross_entropy)
+from .layers import (affine_backward, affine_forward, dropout_backward, dropout_forward,
+                     relu_backward, relu_forward, sigmoid_backward, sigmoid_forward,
+                     softmax_cross_entropy)
 
 ACTIVATIONS = {"sigmoid": (sigmoid_forward, sigmoid_backward),
                "relu": (relu_forward, relu_backward)}
@@ -54,8 +58,10 @@ def _flat_arrays(shapes, dtype):
     return flat, {name: flat[slices[name]].reshape(shape) for name, shape in shapes}
 
 
-def _check_settings(sizes, activation, dtype, bn_position):
+def _check_settings(sizes, activation, dtype, bn_position, dropout=0.0):
     """Raise a clear ValueError or TypeError for an MLP setting that cannot work."""
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout (a drop probability) must lie in [0, 1), got {dropout!r}")
     if len(sizes) < 2:
         raise ValueError(f"sizes needs at least an input and an output width, got {sizes}")
     if activation not in ACTIVATIONS:
@@ -83,6 +89,8 @@ class MLP:
       such as a layer norm or a noisy batch norm.
     - bn_position: with use_bn, "before" the nonlinearity (on the affine output, no hidden
       bias) or "after" it (on the nonlinearity's output; the hidden layers keep their bias).
+    - dropout: drop probability p of inverted dropout on every hidden layer's output, in
+      training mode (0: none); dropout_rng, a np.random.Generator for its masks.
 
     `params` maps names ("W1", "b1", "gamma1", "beta1", ...) to arrays, updated in place, each
     a view of `flat_params[param_slices[name]]`:
@@ -93,11 +101,12 @@ class MLP:
 
     def __init__(self, sizes, use_bn=False, activation="sigmoid", init_std=0.01, rng=None,
                  dtype=np.float32, bn_momentum=0.1, bn_eps=1e-5, norm_layer=None,
-                 bn_position="before"):
-        _check_settings(sizes, activation, dtype, bn_position)
+                 bn_position="before", dropout=0.0, dropout_rng=None):
+        _check_settings(sizes, activation, dtype, bn_position, dropout)
         rng = np.random.default_rng(0) if rng is None else rng
         self.sizes, self.use_bn, self.activation = tuple(sizes), bool(use_bn), activation
-        self.bn_position = bn_position
+        self.bn_position, self.dropout = bn_position, float(dropout)
+        self.dropout_rng = np.random.default_rng(0) if dropout_rng is None else dropout_rng
         self._bn_before = self.use_bn and bn_position == "before"   # BN on h @ W: no hidden b
         self._bn_after = self.use_bn and bn_position == "after"     # BN on act(h @ W + b)
         self.n_hidden, self.dtype = len(sizes) - 2, np.dtype(dtype)
@@ -164,7 +173,7 @@ class MLP:
         x = x.astype(self.dtype, copy=False)
         act_forward, _ = ACTIVATIONS[self.activation]
         ws, p = self._workspace(len(x)), self.params
-        h, inputs, act_caches, self.pre_activations = x, [x], [], []
+        h, inputs, act_caches, masks, self.pre_activations = x, [x], [], [], []
         for k in range(1, self.n_hidden + 1):
             z, _ = affine_forward(h, p[f"W{k}"], p.get(f"b{k}"), out=ws["z"][k - 1])
             if self._bn_before:
@@ -172,12 +181,15 @@ class MLP:
             h, act_cache = act_forward(z, out=ws["h"][k - 1])   # (N, width)
             if self._bn_after:
                 h = self.bns[k - 1].forward(h)                  # (N, width)
+            if self.training and self.dropout:
+                h, mask = dropout_forward(h, self.dropout, self.dropout_rng)   # (N, width)
+                masks.append(mask)
             self.pre_activations.append(z)
             inputs.append(h)
             act_caches.append(act_cache)
         k = self.n_hidden + 1
         logits, _ = affine_forward(h, p[f"W{k}"], p[f"b{k}"], out=ws["logits"])
-        self._pass = (ws, inputs, act_caches)
+        self._pass = (ws, inputs, act_caches, masks)
         return logits                                           # (N, classes)
 
     def backward(self, dlogits):
@@ -185,11 +197,13 @@ class MLP:
         if self._pass is None:
             raise RuntimeError("MLP.backward called before forward: call loss(x, y) or forward(x)")
         _, act_backward = ACTIVATIONS[self.activation]
-        (ws, inputs, act_caches), p, g = self._pass, self.params, self.grads
+        (ws, inputs, act_caches, masks), p, g = self._pass, self.params, self.grads
         k = self.n_hidden + 1
         dh, _, _ = affine_backward(dlogits, (inputs[k - 1], p[f"W{k}"]), need_dx=k > 1,
                                    out=(ws["dh"][-1] if k > 1 else None, g[f"W{k}"], g[f"b{k}"]))
         for k in range(self.n_hidden, 0, -1):
+            if masks:
+                dh = dropout_backward(dh, masks[k - 1])                     # (N, width)
             if self._bn_after:
                 dh = self._bn_backward(k, dh)                               # (N, width)
             dz = act_backward(dh, act_caches[k - 1], out=ws["dz"][k - 1])   # (N, width)

@@ -11,10 +11,11 @@ import os
 import sys
 
 from .experiments import (batch_size, eval_gap, fig1, fine_tuning, landscape, noisy_bn,
-                          placement, sweep)
+                          placement, regularization, sweep)
 from .train import TrainingDiverged
 
-MODULES = (fig1, sweep, noisy_bn, landscape, batch_size, eval_gap, fine_tuning, placement)
+MODULES = (fig1, sweep, noisy_bn, landscape, regularization, batch_size, eval_gap, fine_tuning,
+           placement)
 EXPERIMENTS = {name: command for module in MODULES for name, command in module.COMMANDS.items()}
 
 
@@ -29,7 +30,8 @@ def parse_args(argv=None):
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--out", default="results", help="output folder (default results/)")
     parser.add_argument("--seeds", type=int, default=5,
-                        help="fig1_seeds: how many seeds, from --seed on (default 5)")
+                        help="fig1_seeds, noisy_bn, regularization: how many seeds, from "
+                             "--seed on (default 5)")
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
                         help="processes training at once (default: 2 if there are 2 cores)")
     parser.add_argument("--subset", type=int,

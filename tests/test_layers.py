@@ -2,8 +2,9 @@
 import numpy as np
 import pytest
 
-from bnlib import (affine_backward, affine_forward, numerical_gradient, rel_error, relu_backward,
-                   relu_forward, sigmoid, sigmoid_backward, sigmoid_forward, softmax_cross_entropy)
+from bnlib import (affine_backward, affine_forward, dropout_backward, dropout_forward,
+                   numerical_gradient, rel_error, relu_backward, relu_forward, sigmoid,
+                   sigmoid_backward, sigmoid_forward, softmax_cross_entropy)
 from helpers import GRAD_TOL
 
 
@@ -106,3 +107,26 @@ def test_softmax_cross_entropy_rejects_labels_out_of_range():
 @pytest.mark.parametrize("z", [0.3, np.float32(0.3), np.array(0.3), [0.3]])
 def test_sigmoid_accepts_scalars_and_lists(z):
     np.testing.assert_allclose(sigmoid(z), 1 / (1 + np.exp(-0.3)), rtol=1e-6)
+
+
+def test_dropout_gradient_and_mask(rng):
+    h, dout = rng.standard_normal((8, 5)), rng.standard_normal((8, 5))   # small: see helpers
+    out, mask = dropout_forward(h, 0.3, np.random.default_rng(5))
+    assert set(np.unique(mask)) <= {0.0, 1 / 0.7}
+    np.testing.assert_array_equal(out, h * mask)
+    # the mask held fixed, out is linear in h: central differences are exact up to rounding
+    forward = lambda: dropout_forward(h, 0.3, np.random.default_rng(5))[0]   # same mask
+    numeric = numerical_gradient(forward, h, dout)
+    assert rel_error(dropout_backward(dout, mask), numeric) < GRAD_TOL
+
+
+def test_dropout_keeps_the_expected_value_and_checks_p(rng):
+    h = np.ones((400, 500))
+    out, mask = dropout_forward(h, 0.5, rng)
+    dropped = np.mean(mask == 0)              # 200,000 draws: std of the share 0.0011
+    assert abs(dropped - 0.5) < 0.006 and abs(out.mean() - 1.0) < 0.012
+    np.testing.assert_array_equal(dropout_forward(h, 0.0, rng)[0], h)   # p = 0: nothing dropped
+    assert dropout_forward(h.astype(np.float32), 0.5, rng)[1].dtype == np.float32
+    for bad in (-0.1, 1.0, 1.5):
+        with pytest.raises(ValueError, match="drop probability"):
+            dropout_forward(h, bad, rng)

@@ -215,3 +215,39 @@ def test_bn_after_matches_torch(rng):
         np.testing.assert_allclose(ours.grads[name], grad, rtol=1e-12,
                                    atol=1e-12 * np.abs(grad).max(), err_msg=name)
     np.testing.assert_allclose(ours.bns[1].running_var, net[5].running_var.numpy(), rtol=1e-12)
+
+
+class SameDraws:
+    """Stands in for a np.random.Generator whose `random` gives the same numbers at every call,
+    so that dropout's masks stay fixed while central differences call the loss again and again."""
+
+    def __init__(self, seed):
+        self.seed = seed
+
+    def random(self, shape):
+        return np.random.default_rng(self.seed).random(shape)
+
+
+@pytest.mark.parametrize("use_bn, bn_position", [(False, "before"), (True, "before"),
+                                                 (True, "after")])
+def test_dropout_gradients_match_central_differences(rng, use_bn, bn_position):
+    model = MLP((5, 4, 3, 3), use_bn=use_bn, bn_position=bn_position, init_std=0.8, rng=rng,
+                dtype=np.float64, dropout=0.4, dropout_rng=SameDraws(3))
+    for name, p in model.params.items():
+        if name.startswith(("gamma", "beta", "b")):
+            p += 0.3 * rng.standard_normal(p.shape)
+    x, y = rng.standard_normal((7, 5)), rng.integers(0, 3, 7)
+    assert_model_gradients(model, x, y)
+
+
+def test_dropout_acts_in_training_mode_only(rng):
+    model = MLP((5, 4, 3), init_std=0.8, rng=rng, dtype=np.float64, dropout=0.5,
+                dropout_rng=SameDraws(3))
+    x = rng.standard_normal((6, 5))
+    W1, b1, W2, b2 = (model.params[k] for k in ("W1", "b1", "W2", "b2"))
+    mask = (SameDraws(3).random((6, 4)) >= 0.5) / 0.5          # (6, 4) what dropout draws
+    np.testing.assert_allclose(model.forward(x), (sigmoid(x @ W1 + b1) * mask) @ W2 + b2)
+    model.eval()
+    np.testing.assert_allclose(model.forward(x), sigmoid(x @ W1 + b1) @ W2 + b2)
+    with pytest.raises(ValueError, match="dropout"):
+        MLP((5, 4, 3), dropout=1.0)

@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from ..model import MLP
-from ..train import TrainingDiverged, train
+from ..saturation import SATURATION_THRESHOLD
+from ..train import TrainingDiverged, evaluation_pass, train
 from .common import experiment_data, restored, write_json
 from .fig1 import Fig1Config
 
@@ -47,11 +48,13 @@ def parameter_mask(model, names=None):
 def bn_gains(model, x):
     """Per BN layer, the mean over units of |gamma| / sigma_B on the batch `x` (N, D_in).
 
-    BN's backward multiplies the gradient reaching the layer below by gamma / sigma_B (after
-    removing its components along 1 and x_hat; Santurkar et al. 2018, Thm. 4.1), where
-    sigma_B = sqrt(var_B + eps) is the batch standard deviation of BN's input. A gain above 1
-    amplifies the gradient of the weights below, one under 1 damps it. The model is left
-    unchanged. Returns a list of floats, one per hidden layer.
+    BN's backward formula (notebook 03) gives the gradient reaching the layer below as
+    gamma / sigma_B times the incoming gradient with its components along the all-ones vector
+    and along x_hat removed (a projection, up to eps), where sigma_B = sqrt(var_B + eps) is the
+    batch standard deviation of BN's input. Santurkar et al. (2018, Thm. 4.1) turn this into
+    an upper bound on the gradient's norm. A gain above 1 amplifies the gradient of the
+    weights below, one under 1 damps it. The model is left unchanged. Returns a list of
+    floats, one per hidden layer.
     """
     if not model.bns:
         raise ValueError("the model has no BN layer (use_bn=False): there is no gain to measure")
@@ -157,19 +160,42 @@ def _norm(array):
     return norm if math.isfinite(norm) else None
 
 
+def last_layer_saturation(model, x):
+    """How saturated the last hidden layer's sigmoids are on the inputs `x` (M, D_in).
+
+    In evaluation mode, with z the last hidden layer's sigmoid input (M, width): "saturated",
+    the share of the entries with |z| > SATURATION_THRESHOLD (sigmoid' < 0.018 there), and
+    "stuck", the share of units saturated on the same side for every row of x: their output
+    is then nearly constant, and they pass almost no gradient back for any image.
+    Returns {"saturated", "stuck"}, two floats.
+    """
+    z = evaluation_pass(model, x)[1][-1]                                    # (M, width)
+    high, low = z > SATURATION_THRESHOLD, z < -SATURATION_THRESHOLD
+    stuck = np.all(high, axis=0) | np.all(low, axis=0)                       # (width,)
+    return {"saturated": float(np.mean(high | low)), "stuck": float(np.mean(stuck))}
+
+
+SATURATION_PROBE = 2000         # test images on which `sweep_run` measures saturation
+
+
 def sweep_run(use_bn, lr, config, data, activation="sigmoid"):
     """One run of `learning_rate_sweep`: train, and classify how it ended.
 
     Returns {"use_bn", "activation", "lr", "status", "test_acc" (None if diverged),
     "diverged_at" (the step whose loss or BN statistics stopped being finite, or None),
-    "w1_norm": [||W1|| at the start, at the end (None if diverged)]}. status is "diverged",
-    "chance" (test accuracy <= CHANCE_ACCURACY at the end) or "trains".
+    "w1_norm": [||W1|| at the start, at the end (None if diverged)], and for sigmoids
+    "saturation": [`last_layer_saturation` on the first SATURATION_PROBE test images at the
+    start, at the end (None if diverged)] (None for relu)}. status is "diverged", "chance"
+    (test accuracy <= CHANCE_ACCURACY at the end) or "trains".
     """
     init_seed, batch_seed = np.random.SeedSequence(config.seed).spawn(2)
     model = MLP(config.sizes, use_bn=use_bn, activation=activation, init_std=config.init_std,
                 rng=np.random.default_rng(init_seed))
+    probe = data[2][:SATURATION_PROBE]
+    saturation = (lambda: last_layer_saturation(model, probe)) if activation == "sigmoid" else None
     row = {"use_bn": use_bn, "activation": activation, "lr": lr, "test_acc": None,
-           "diverged_at": None, "w1_norm": [_norm(model.params["W1"]), None]}
+           "diverged_at": None, "w1_norm": [_norm(model.params["W1"]), None],
+           "saturation": [saturation(), None] if saturation else None}
     try:
         history = train(model, data, config.steps, lr, config.momentum, config.batch_size,
                         eval_every=config.steps, rng=np.random.default_rng(batch_seed),
@@ -178,6 +204,8 @@ def sweep_run(use_bn, lr, config, data, activation="sigmoid"):
         return {**row, "status": "diverged", "diverged_at": diverged.step}
     accuracy = history["test_acc"][-1]
     row["w1_norm"][1] = _norm(model.params["W1"])
+    if saturation:
+        row["saturation"][1] = saturation()
     return {**row, "status": "chance" if accuracy <= CHANCE_ACCURACY else "trains",
             "test_acc": accuracy}
 

@@ -10,9 +10,9 @@ WHY_BN_STYLES = {"plain": dict(color="tab:orange", label="without BN"),
 def plot_noisy_comparison(result):
     """Test accuracy, and the shift of one layer's input distribution, for each network.
 
-    Input: a `bnlib.experiments.noisy_bn.run_noisy_comparison` result. Left: test accuracy against steps;
-    right (log scale): `distribution_shift` between consecutive records, drawn at the later
-    record's step. Returns (fig, axes).
+    Input: a `bnlib.experiments.noisy_bn.run_noisy_comparison` result. Left: test accuracy
+    against steps; right (log scale): `distribution_shift` between consecutive records, drawn
+    at the later record's step. Returns (fig, axes).
     """
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
     for name, run in result["runs"].items():
@@ -57,10 +57,10 @@ def plot_unit_input(result, unit=0):
 def plot_landscape(result, record=1):
     """Loss change and gradient change along the gradient, without and with BN, per scale.
 
-    Input: a `bnlib.experiments.landscape.compare_landscapes` result; record: which measuring point of
-    each run to draw (1: the second, e.g. step 100). Columns: initial weight scales. Top:
-    L(theta - eta g) - L(theta); bottom (log): ||g(theta - eta g) - g(theta)||; both against
-    eta in learning rates, averaged over the measuring batches. Returns (fig, axes).
+    Input: a `bnlib.experiments.landscape.compare_landscapes` result; record: which measuring
+    point of each run to draw (1: the second, e.g. step 100). Columns: initial weight scales.
+    Top: L(theta - eta g) - L(theta); bottom (log): ||g(theta - eta g) - g(theta)||; both
+    against eta in learning rates, averaged over the measuring batches. Returns (fig, axes).
     """
     scales = list(result["runs"])
     fig, axes = plt.subplots(2, len(scales), figsize=(9, 5.2), sharex=True, squeeze=False)
@@ -81,5 +81,78 @@ def plot_landscape(result, record=1):
     for ax in axes.flat:
         ax.grid(alpha=0.3, which="both")
     axes[0, 0].legend(fontsize=8)
+    fig.tight_layout()
+    return fig, axes
+
+
+REGULARIZATION_LABELS = {"plain": "without BN", "dropout": "dropout", "bn": "BN",
+                         "bn_dropout": "BN + dropout"}
+
+
+def plot_regularization(result):
+    """Training and test accuracy of each network of a regularization result.
+
+    Input: a `bnlib.experiments.regularization.run_regularization` result. Left: at the end,
+    each seed's training accuracy (open circle) and test accuracy (dot) per network at its
+    chosen learning rate, the mean test accuracy as a bar-less line. Right: test accuracy
+    during training, first seed (the training accuracy reaches 1 for all). Returns (fig, axes).
+    """
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+    names = list(result["summary"])
+    colors = dict(zip(REGULARIZATION_LABELS, ("tab:orange", "tab:purple", "tab:blue",
+                                              "tab:green")))
+    for i, name in enumerate(names):
+        lr = result["summary"][name]["lr"]
+        runs = [r for r in result["runs"] if (r["network"], r["lr"]) == (name, lr)]
+        train, test = [r["train_acc"] for r in runs], [r["test_acc"] for r in runs]
+        axes[0].plot([i - 0.12] * len(train), train, "o", mfc="none", color=colors[name])
+        axes[0].plot([i + 0.12] * len(test), test, "o", color=colors[name])
+        axes[0].hlines(np.mean(test), i - 0.05, i + 0.3, color=colors[name])
+        curve = runs[0]["curve"]
+        axes[1].plot(curve["step"], curve["test_acc"], marker="o", ms=3, color=colors[name],
+                     label=f"{REGULARIZATION_LABELS[name]} (lr {lr:g})")
+    axes[0].set(xticks=range(len(names)), xlim=(-0.5, len(names) - 0.5),
+                ylabel="accuracy at the end",
+                title="(a) training (○) and test (●) accuracy, every seed")
+    axes[0].set_xticklabels([REGULARIZATION_LABELS[n] for n in names], fontsize=8)
+    ends = [r["test_acc"] for r in result["runs"] if "curve" in r]
+    axes[1].set(xlabel="training step", ylabel="test accuracy",
+                ylim=(min(ends) - 0.04, max(ends) + 0.02),
+                title="(b) test accuracy during training, first seed")
+    axes[1].legend(fontsize=7, loc="lower right")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig, axes
+
+
+def plot_noisy_full(summary):
+    """The full noisy-BN runs: test accuracy and input shift, one row per initial scale.
+
+    Input: the JSON of `python -m bnlib.reproduce noisy_bn` ({"runs": {init_std: {network:
+    [run per seed]}}}, each run with "step", "test_acc", "shift"). Every seed is drawn, in its
+    network's colour. Left: test accuracy; right (log scale): the shift between consecutive
+    records. Returns (fig, axes), axes (scales, 2).
+    """
+    scales = list(summary["runs"])
+    fig, axes = plt.subplots(len(scales), 2, figsize=(9, 2.9 * len(scales)), squeeze=False,
+                             sharex=True)
+    for row, scale in zip(axes, scales):
+        for name, seeds in summary["runs"][scale].items():
+            style = dict(WHY_BN_STYLES[name], lw=1.0, alpha=0.8)
+            for i, run in enumerate(seeds):
+                label = style["label"] if i == 0 else None
+                row[0].plot(run["step"], run["test_acc"], **{**style, "label": label})
+                row[1].plot(run["step"][1:], run["shift"], **{**style, "label": label})
+        row[0].set(ylabel="test accuracy", ylim=(0, 1),
+                   title=f"initial weight std {scale}: test accuracy")
+        row[1].set_yscale("log")
+        row[1].set(ylabel="shift since the\nprevious record", title=f"initial weight std "
+                   f"{scale}: how far layer {summary['config']['layer']}'s inputs move")
+        for ax in row:
+            ax.grid(alpha=0.3, which="both")
+    for ax in axes[-1]:
+        ax.set_xlabel("training step")
+    axes[0, 0].legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     return fig, axes

@@ -10,7 +10,8 @@ from bnlib.experiments.fig1 import Fig1Config
 from bnlib.experiments.landscape import (STEP_MULTIPLES, bn_gains, compare_landscapes,
                                          hidden_weights, landscape_during_training,
                                          landscape_summary, landscape_table,
-                                         learning_rate_sweep, loss_along_gradient,
+                                         last_layer_saturation, learning_rate_sweep,
+                                         loss_along_gradient,
                                          parameter_mask, sweep_cell, sweep_run, sweep_table)
 
 
@@ -219,3 +220,24 @@ def test_sweep_table_layout():
     assert "chance (0.098)" in lines[1]
     assert lines[2].startswith("relu, with BN") and lines[2].split()[-4:] == [
         "diverged", "at", "step", "13"] and "-" in lines[2]
+
+
+def test_last_layer_saturation_by_hand(rng):
+    model = MLP((6, 4, 3), init_std=0.5, rng=rng, dtype=np.float64)
+    model.params["W1"][...] = 0.0
+    model.params["b1"][...] = [10.0, -10.0, 0.0, 0.0]     # two units stuck, one side each
+    x = rng.standard_normal((50, 6))
+    model.params["W1"][:, 3] = 10.0                       # unit 3: |z| large, both signs
+    found = last_layer_saturation(model, x)
+    z = x @ model.params["W1"] + model.params["b1"]
+    assert found["stuck"] == 0.5
+    assert found["saturated"] == pytest.approx(np.mean(np.abs(z) > 4.0))
+    assert 0.5 < found["saturated"] < 0.75                # unit 3 saturated on most rows
+
+
+def test_sweep_rows_record_saturation_for_sigmoids_only(small_data):
+    config = Fig1Config(steps=3, sizes=(784, 20, 10))
+    sigmoid = sweep_run(False, 0.1, config, small_data)
+    start, end = sigmoid["saturation"]
+    assert set(start) == {"saturated", "stuck"} and set(end) == {"saturated", "stuck"}
+    assert sweep_run(False, 0.1, config, small_data, activation="relu")["saturation"] is None

@@ -4,8 +4,10 @@ import pytest
 
 from bnlib import MLP
 from bnlib.experiments.fig1 import Fig1Config
-from bnlib.experiments.noisy_bn import (distribution_shift, make_network, noisy_table,
-                                        run_noisy_comparison, sigmoid_input_moments)
+from bnlib.experiments.noisy_bn import (compact_run, distribution_shift, findings_table,
+                                        make_network, noisy_bn_findings, noisy_table,
+                                        relative_shift, run_noisy_comparison,
+                                        sigmoid_input_moments)
 from helpers import mnist_slice
 
 
@@ -71,6 +73,7 @@ def test_comparison_runs_and_is_reproducible(small_data):
         assert np.array(run["mean"]).shape == (3, 20) and len(run["shift"]) == 2
         assert run["test_acc"] == second["runs"][name]["test_acc"]
         assert run["shift"] == second["runs"][name]["shift"]
+        assert len(run["relative_shift"]) == 2
     # BN holds each unit's input at mean beta ~ 0 in training mode; the noise moves it
     bn, noisy = first["runs"]["bn"], first["runs"]["noisy"]
     assert np.max(np.abs(bn["mean"])) < 0.1
@@ -86,3 +89,39 @@ def test_the_three_networks_start_from_the_same_weights(small_data):
                          np.random.default_rng(noise_seed)) for name in ("plain", "bn", "noisy")]
     for net in nets[1:]:
         np.testing.assert_array_equal(net.params["W1"], nets[0].params["W1"])
+
+
+def test_relative_shift_divides_each_move_by_the_earlier_spread():
+    means = np.array([[0.0, 1.0], [3.0, 1.0]])                    # (2 records, 2 units)
+    stds = np.array([[1.0, 0.1], [1.0, 0.5]])
+    # unit 0 moves 3 with spread 1, unit 1 moves 0.4 with spread 0.1
+    np.testing.assert_allclose(relative_shift(means, stds), [(3.0 + 4.0) / 2])
+    with pytest.raises(ValueError, match="records >= 2"):
+        relative_shift(np.zeros((1, 2)), np.ones((1, 2)))
+
+
+def test_findings_split_the_run_at_the_early_steps():
+    run = lambda seed, acc, shift: {"seed": seed, "step": [0, 100, 200, 300, 400],
+                                    "test_acc": [0.1, 0.5, 0.6, 0.7, acc], "shift": shift,
+                                    "relative_shift": [2 * s for s in shift]}
+    runs = {"bn": [run(0, 0.9, [0.4, 0.2, 0.1, 0.3]), run(1, 0.8, [0.4, 0.2, 0.1, 0.1])]}
+    found = noisy_bn_findings(runs, early=200)["bn"]
+    assert found["test_acc"] == pytest.approx([0.85, 0.8, 0.9])
+    assert found["early_shift"] == pytest.approx(0.3)              # median of 0.4, 0.2
+    assert found["late_shift"] == pytest.approx((0.2 + 0.1) / 2)   # medians 0.2 and 0.1
+    assert found["shift"] == pytest.approx((0.25 + 0.15) / 2)
+    assert found["relative_shift"] == pytest.approx(0.4)
+    assert found["early_relative_shift"] == pytest.approx(0.6)
+    assert found["late_relative_shift"] == pytest.approx(0.3)
+    assert noisy_bn_findings(runs, early=1000)["bn"]["late_shift"] is None
+    table = findings_table({"0.05": noisy_bn_findings(runs, early=200)})
+    assert "0.8500 (0.800-0.900)" in table and len(table.splitlines()) == 3
+    assert table.splitlines()[2].split()[-3:] == ["0.4000", "0.6000", "0.3000"]
+
+
+def test_compact_run_keeps_one_unit_and_the_mean_spread():
+    run = {"step": [0, 100], "test_acc": [0.1, 0.2], "shift": [0.5], "relative_shift": [1.0],
+           "mean": [[1.0, 2.0], [3.0, 4.0]], "std": [[1.0, 3.0], [2.0, 2.0]], "seconds": 1.234}
+    kept = compact_run(run, seed=4, unit=1)
+    assert kept["unit_mean"] == [2.0, 4.0] and kept["unit_std"] == [3.0, 2.0]
+    assert kept["mean_std"] == [2.0, 2.0] and kept["seed"] == 4 and "mean" not in kept

@@ -63,3 +63,57 @@ def test_landscape_plot_draws_both_networks_per_scale():
         assert axes[1, 0].get_yscale() == "log"
     finally:
         plt.close(fig)
+
+
+def _full_noisy_summary(rng, records=5):
+    """A synthetic `python -m bnlib.reproduce noisy_bn` JSON: two scales, two seeds."""
+    def run(seed):
+        return {"seed": seed, "step": list(range(0, 100 * records, 100)),
+                "test_acc": rng.uniform(0.1, 0.9, records).tolist(),
+                "shift": rng.uniform(0.01, 0.3, records - 1).tolist()}
+    runs = {scale: {name: [run(0), run(1)] for name in ("plain", "bn", "noisy")}
+            for scale in ("0.05", "0.5")}
+    return {"config": {"layer": 3}, "runs": runs}
+
+
+def test_noisy_full_plot_draws_every_seed_per_scale(rng):
+    summary = _full_noisy_summary(rng)
+    fig, axes = plots.plot_noisy_full(summary)
+    try:
+        assert axes.shape == (2, 2)
+        assert len(axes[1, 0].lines) == 6 and len(axes[1, 1].lines) == 6   # 3 networks x 2 seeds
+        np.testing.assert_allclose(axes[0, 1].lines[5].get_ydata(),
+                                   summary["runs"]["0.05"]["noisy"][1]["shift"])
+        assert "std 0.5" in axes[1, 0].get_title() and axes[0, 1].get_yscale() == "log"
+        assert [t.get_text() for t in axes[0, 0].get_legend().get_texts()] == [
+            "without BN", "with BN", "noisy BN"]
+        assert "layer 3" in axes[0, 1].get_title()
+    finally:
+        plt.close(fig)
+
+
+def _regularization_result():
+    """A synthetic `run_regularization` result: two networks, two seeds each."""
+    def run(name, seed, train, test):
+        return {"network": name, "lr": 1.0, "seed": seed, "train_acc": train, "test_acc": test,
+                "curve": {"step": [0, 50, 100], "train_acc": [0.1, 0.9, train],
+                          "test_acc": [0.1, 0.8, test]}}
+    runs = [run("plain", 0, 1.0, 0.90), run("plain", 1, 1.0, 0.92),
+            run("bn", 0, 0.99, 0.93), run("bn", 1, 1.0, 0.95)]
+    summary = {"plain": {"lr": 1.0}, "bn": {"lr": 1.0}}
+    return {"runs": runs, "summary": summary}
+
+
+def test_regularization_plot_shows_both_accuracies_per_network():
+    result = _regularization_result()
+    fig, axes = plots.plot_regularization(result)
+    try:
+        train, test = axes[0].lines[2], axes[0].lines[3]          # the second network: BN
+        np.testing.assert_allclose(train.get_ydata(), [0.99, 1.0])
+        np.testing.assert_allclose(test.get_ydata(), [0.93, 0.95])
+        assert [t.get_text() for t in axes[0].get_xticklabels()] == ["without BN", "BN"]
+        assert len(axes[1].lines) == 2                             # one test curve each
+        np.testing.assert_allclose(axes[1].lines[1].get_ydata(), [0.1, 0.8, 0.93])
+        assert axes[1].get_legend().get_texts()[1].get_text() == "BN (lr 1)"
+    finally:
+        plt.close(fig)
