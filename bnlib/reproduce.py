@@ -10,11 +10,11 @@ import argparse
 import os
 import sys
 
-from .experiments import (batch_size, eval_gap, fig1, landscape, noisy_bn, placement,
+from .experiments import (batch_size, cnn, eval_gap, fig1, landscape, noisy_bn, placement,
                           sweep)
 from .train import TrainingDiverged
 
-MODULES = (fig1, sweep, noisy_bn, landscape, batch_size, eval_gap, placement)
+MODULES = (fig1, sweep, noisy_bn, landscape, batch_size, eval_gap, placement, cnn)
 EXPERIMENTS = {name: command for module in MODULES for name, command in module.COMMANDS.items()}
 
 
