@@ -100,6 +100,14 @@ def plot_cnn_curves(ax, runs, ylim=(0.9, 1.0)):
     return ax
 
 
+def plot_cnn_run(runs, ylim=(0.0, 1.0)):
+    """A figure of `plot_cnn_curves` for a few runs (say, a short run in a notebook).
+    Returns (fig, ax)."""
+    fig, ax = plt.subplots(figsize=(7, 3.4), layout="constrained")
+    plot_cnn_curves(ax, runs, ylim)
+    return fig, ax
+
+
 def plot_cnn(result):
     """The CNN experiment in three panels: (a) validation accuracy against the learning rate
     (the choice; circles: chosen, crosses at 0: diverged); (b) test accuracy against steps at

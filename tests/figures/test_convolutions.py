@@ -81,11 +81,11 @@ def test_cnn_plot_shows_the_choice_the_curves_and_the_error_against_the_rate():
 
 
 def test_cnn_curves_without_seeds_draw_one_line_per_network_and_rate():
-    fig, ax = plt.subplots()
+    runs = [dict(network=n, lr=lr, step=[0, 10], test_acc=[0.1, a])
+            for n, lr, a in (("plain", 0.3, 0.9), ("bn", 0.3, 0.92), ("bn", 1.0, 0.91))]
+    fig, ax = plots.plot_cnn_run(runs)
     try:
-        runs = [dict(network=n, lr=lr, step=[0, 10], test_acc=[0.1, a])
-                for n, lr, a in (("plain", 0.3, 0.9), ("bn", 0.3, 0.92), ("bn", 1.0, 0.91))]
-        plots.plot_cnn_curves(ax, runs, ylim=(0, 1))
+        assert ax.get_ylim() == (0.0, 1.0)
         assert [line.get_linestyle() for line in ax.lines] == ["-", "-", "--"]
         assert [line.get_label() for line in ax.lines][2] == "with BN, lr 1"
     finally:
