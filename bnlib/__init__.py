@@ -6,7 +6,8 @@ Three layers, in three places:
   `columns`), `layernorm`, `groupnorm`, `spatial` (BN for convolutions), `variants` (frozen and
   noisy BN), `inference` (population statistics, folding), `model` (MLP and SGD), `train` (one
   step, the loop, the divergence error), `data` (MNIST, offline), `gradcheck`, `checks`,
-  `saturation` (notebook 04's maths), `threads`, and `exercises` (the notebooks' checks);
+  `saturation` (notebook 04's maths), `conv` (a convolution layer and a small convolutional
+  network), `threads`, and `exercises` (the notebooks' checks);
 - `bnlib.experiments`: one module per experiment, run by `python -m bnlib.reproduce NAME`;
 - `bnlib.figures`: the figures, one module per notebook topic.
 The core imports neither experiments nor figures. The names below are the core's; the few
@@ -21,6 +22,7 @@ from .batchnorm import (BatchNorm1d, BatchNormCache, NormLayer, batch_statistics
                         batchnorm_backward, batchnorm_backward_staged, batchnorm_eval_forward,
                         batchnorm_forward)
 from .checks import NonFiniteError
+from .conv import ConvNet, col2im, conv_backward, conv_forward, im2col
 from .data import load_mnist
 from .gradcheck import numerical_gradient, rel_error
 from .groupnorm import GroupNorm1d, GroupNormCache, groupnorm_backward, groupnorm_forward
@@ -34,8 +36,8 @@ from .layers import (affine_backward, affine_forward, dropout_backward, dropout_
 from .model import MLP, SGD
 from .saturation import (SATURATION_THRESHOLD, SliderParams, deep_signal, saturation_demo_data,
                          saturation_stats, sigmoid_inputs, sigmoid_local_gradient)
-from .spatial import (SpatialBatchNormCache, conv2d_forward, spatial_batchnorm_backward,
-                      spatial_batchnorm_forward)
+from .spatial import (SpatialBatchNorm2d, SpatialBatchNormCache, conv2d_forward,
+                      spatial_batchnorm_backward, spatial_batchnorm_forward)
 from .threads import limit_blas_threads
 from .train import TrainingDiverged, evaluate, minibatches, train, train_step
 from .variants import (FrozenBatchNorm1d, NoisyBatchNorm1d, freeze_batchnorm,
@@ -72,7 +74,8 @@ def __getattr__(name):
 __all__ = [
     "BatchNorm1d", "BatchNormCache", "NormLayer", "batch_statistics", "batchnorm_backward",
     "batchnorm_backward_staged", "batchnorm_eval_forward", "batchnorm_forward",
-    "NonFiniteError", "load_mnist", "numerical_gradient", "rel_error",
+    "NonFiniteError", "ConvNet", "col2im", "conv_backward", "conv_forward", "im2col",
+    "load_mnist", "numerical_gradient", "rel_error",
     "GroupNorm1d", "GroupNormCache", "groupnorm_backward", "groupnorm_forward",
     "batch_mode_predictions", "bn_statistics", "class_batches", "clone_mlp", "fold_batchnorm",
     "fold_mlp", "load_bn_statistics", "recompute_population_statistics", "shuffled_batches",
@@ -82,7 +85,7 @@ __all__ = [
     "softmax_cross_entropy", "MLP", "SGD",
     "SATURATION_THRESHOLD", "SliderParams", "deep_signal", "saturation_demo_data",
     "saturation_stats", "sigmoid_inputs", "sigmoid_local_gradient",
-    "SpatialBatchNormCache", "conv2d_forward", "spatial_batchnorm_backward",
+    "SpatialBatchNorm2d", "SpatialBatchNormCache", "conv2d_forward", "spatial_batchnorm_backward",
     "spatial_batchnorm_forward", "limit_blas_threads",
     "TrainingDiverged", "evaluate", "minibatches", "train", "train_step",
     "FrozenBatchNorm1d", "NoisyBatchNorm1d", "freeze_batchnorm", "frozen_batchnorm_backward",

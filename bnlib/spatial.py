@@ -12,13 +12,16 @@ columns are the C channels, so this module only moves the channel axis last, res
 Conventions are those of bnlib/batchnorm.py (biased variance, eps inside the square root),
 as in `torch.nn.BatchNorm2d` in training mode.
 
-`conv2d_forward` makes feature maps for the demonstrations (forward only).
+`SpatialBatchNorm2d` is the layer (learned gamma, beta and running statistics per channel, as
+`torch.nn.BatchNorm2d`) that bnlib's convolutional network uses (bnlib/conv.py).
+`conv2d_forward` makes feature maps for the demonstrations (forward only; the layer with its
+backward is `bnlib.conv_forward`).
 """
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from .batchnorm import batchnorm_backward, batchnorm_forward
+from .batchnorm import BatchNorm1d, batchnorm_backward, batchnorm_forward
 from .checks import as_float_array, check_backward
 
 
@@ -72,6 +75,37 @@ def spatial_batchnorm_backward(dout, cache):
                           ndim=4, shape_of=lambda cache: cache.shape)
     dx, dgamma, dbeta = batchnorm_backward(to_columns(dout), cache.bn_cache)
     return from_columns(dx, cache.shape), dgamma, dbeta
+
+
+class SpatialBatchNorm2d(BatchNorm1d):
+    """Batch norm of feature maps (N, C, H, W), one gamma, beta, running mean and variance per
+    channel: `BatchNorm1d` applied to the (N * H * W, C) rows of `to_columns`.
+
+    Training mode normalises each channel with its N * H * W values of the batch; the running
+    variance stores their unbiased variance (divide by N * H * W - 1), as torch.nn.BatchNorm2d.
+    Inputs: num_features C, eps, momentum, dtype as for BatchNorm1d.
+    forward(x (N, C, H, W)) -> (N, C, H, W); backward(dout (N, C, H, W)) -> dx, and stores
+    dgamma, dbeta (C,), summed over N, H and W.
+    """
+
+    def forward(self, x):
+        """Normalise `x` (N, C, H, W); in training mode also update the running statistics."""
+        x = as_float_array(x, "x (N, C, H, W)", ndim=4)
+        return _maps(super().forward(to_columns(x)), x.shape)
+
+    def backward(self, dout):
+        """Backpropagate `dout` (N, C, H, W): return dx (N, C, H, W), store dgamma, dbeta."""
+        dout = as_float_array(dout, "dout (N, C, H, W)", ndim=4)
+        return _maps(super().backward(to_columns(dout)), dout.shape)
+
+    def __repr__(self):
+        return "Spatial" + super().__repr__().replace("BatchNorm1d", "BatchNorm2d")
+
+
+def _maps(cols, shape):
+    """(N * H * W, C) rows -> (N, C, H, W), as a view (no copy; `from_columns` copies)."""
+    n, c, h, w = shape
+    return cols.reshape(n, h, w, c).transpose(0, 3, 1, 2)
 
 
 def conv2d_forward(x, filters):

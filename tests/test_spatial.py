@@ -124,3 +124,39 @@ def test_conv2d_rejects_filters_that_do_not_fit(rng):
         conv2d_forward(x, np.ones((2, 2, 3, 3)))
     with pytest.raises(ValueError, match="do not fit"):
         conv2d_forward(x, np.ones((2, 3, 5, 5)))
+
+
+# ---- the layer ----
+
+def test_spatial_batchnorm_layer_gradients_match_central_differences(rng):
+    from bnlib import SpatialBatchNorm2d
+    x, gamma, beta, dout = random_problem(rng)
+    layer = SpatialBatchNorm2d(3, dtype=np.float64)
+    layer.gamma[...], layer.beta[...] = gamma, beta
+    layer.forward(x)
+    dx = layer.backward(dout)
+    assert_layer_gradients(lambda: spatial_batchnorm_forward(x, layer.gamma, layer.beta),
+                           lambda dout, cache: (dx, layer.dgamma, layer.dbeta), dout,
+                           (x, layer.gamma, layer.beta))
+
+
+def test_spatial_batchnorm_layer_is_the_function_plus_running_statistics_per_channel(rng):
+    from bnlib import SpatialBatchNorm2d
+    x, gamma, beta, _ = random_problem(rng, (4, 3, 5, 2))
+    layer = SpatialBatchNorm2d(3, momentum=0.1, dtype=np.float64)
+    layer.gamma[...], layer.beta[...] = gamma, beta
+    out = layer.forward(x)
+    np.testing.assert_allclose(out, spatial_batchnorm_forward(x, gamma, beta)[0], rtol=1e-13,
+                               atol=1e-13)
+    m = 4 * 5 * 2                                    # the effective mini-batch N * H * W
+    np.testing.assert_allclose(layer.running_mean, 0.1 * x.mean(axis=(0, 2, 3)), rtol=1e-13)
+    np.testing.assert_allclose(layer.running_var,    # unbiased over N*H*W, as torch's BatchNorm2d
+                               0.9 + 0.1 * x.var(axis=(0, 2, 3)) * m / (m - 1), rtol=1e-13)
+    layer.eval()
+    single = layer.forward(x[:1, :, :1, :1])         # evaluation mode: any batch, even 1 x 1
+    expected = gamma * (x[0, :, 0, 0] - layer.running_mean) / np.sqrt(layer.running_var + 1e-5) \
+        + beta
+    np.testing.assert_allclose(single.ravel(), expected, rtol=1e-12)
+    assert repr(layer).startswith("SpatialBatchNorm2d(3, eps=1e-05, momentum=0.1")
+    with pytest.raises(ValueError, match="dimension"):
+        layer.forward(x[:, :, 0])

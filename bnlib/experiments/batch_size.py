@@ -9,14 +9,19 @@ affine layer (or none) at every batch size, under one protocol (`BatchSizeConfig
 
 - every run sees the same number of training examples, so a batch of 2 takes 32 times as
   many steps as a batch of 64;
-- the learning rate grows linearly with the batch size, lr = 0.1 * batch_size / 60 (notebook
-  06's 0.1 at the paper's batch of 60, scaled by the linear scaling rule of Goyal et al. 2017,
-  which Wu & He 2018 use for their batch-size study), so that lr * steps, how far SGD can
-  move, is the same for every run;
-- plain SGD, the same initial weights and the same order of training examples for every run
-  of a seed; batch norm is evaluated with its running averages (momentum 0.1, as PyTorch).
+- the learning rate grows linearly with the batch size, lr = r * batch_size / 60 (the linear
+  scaling rule of Goyal et al. 2017, which Wu & He 2018 use for their batch-size study), so
+  that lr * steps, how far SGD can move, is the same for every run of a normalisation;
+- each normalisation (and the network without one) has its own initial weight scale and
+  reference rate r, chosen on a validation split by `select_settings`: train at the reference
+  batch of 60 with the same number of examples on the first 50,000 training images, score on
+  the last 10,000 (the test set is never used to choose); without a choice, notebook 06's
+  init std 0.05 and r = 0.1 (on which the network without normalisation sits on its plateau);
+- plain SGD, the same initial weights (up to their scale) and the same order of training
+  examples for every run of a seed; batch norm is evaluated with its running averages
+  (momentum 0.1, as PyTorch).
 
-Notebook 09 runs a small budget; the command `batchsize` the full one.
+Notebook 09 runs a small budget; the command `batchsize` the full one (choice, then sweep).
 """
 import dataclasses
 import time
@@ -39,9 +44,17 @@ NORMS = {"none": "no norm", "batch": "batch norm", "layer": "layer norm", "group
 BATCH_SIZES = (2, 4, 8, 16, 32, 64, 256)
 
 
-# Wu & He 2018 (Fig. 1, Table 2): ResNet-50 top-1 error (%) on ImageNet validation, against
-# the number of images per GPU (BN's batch); ours is MNIST test *accuracy*, a far smaller task.
-PAPER_WU_HE = {"batch": {32: 23.6, 2: 34.7}, "group": {32: 24.1, 2: 24.1}}
+# Wu & He 2018 (ECCV; Fig. 1): ResNet-50 top-1 error (%) on ImageNet validation, against the
+# number of images per GPU (BN's batch). Group norm stays at about 24.1 % at every size (drawn
+# at 24.1). Ours is MNIST test error, a far smaller task.
+PAPER_WU_HE = {"batch": {32: 23.6, 16: 23.7, 8: 24.8, 4: 27.3, 2: 34.7},
+               "group": {32: 24.1, 16: 24.1, 8: 24.1, 4: 24.1, 2: 24.1}}
+
+
+# The grid `select_settings` chooses each normalisation's setting from (notebook 06's 0.05 and
+# 0.1 included).
+INIT_STDS = (0.05, 0.1, 0.3, 0.5)
+REFERENCE_LRS = (0.1, 0.3, 1.0, 3.0, 10.0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,10 +63,13 @@ class BatchSizeConfig:
 
     examples: training examples every run sees; steps = examples // batch_size. The default,
     120,000 (two epochs), is 2,000 steps at the paper's batch of 60.
-    reference_lr, reference_batch: lr = reference_lr * batch_size / reference_batch, that is
-    notebook 06's learning rate 0.1 at batch 60 (Fig1Config), scaled linearly.
+    reference_lr, reference_batch: lr = reference_lr * batch_size / reference_batch; the
+    default reference_lr is notebook 06's 0.1 at batch 60 (Fig1Config).
+    init_std: std of the initial weights (default: notebook 06's 0.05).
+    settings: {norm: {"init_std": ..., "reference_lr": ...}}, a normalisation's own setting
+    (chosen by `select_settings`), replacing the two defaults above for that norm.
     num_groups: groups of group norm (100 features -> groups of 20; our choice, not tuned).
-    sizes, init_std: the network of notebook 06. seeds: one run per seed, norm and batch size.
+    sizes: the network of notebook 06. seeds: one run per seed, norm and batch size.
     train_mode_images: how many test images measure batch norm in training mode.
     """
 
@@ -68,22 +84,32 @@ class BatchSizeConfig:
     bn_momentum: float = 0.1
     seeds: tuple = (0, 1, 2)
     train_mode_images: int = 10_000
+    settings: dict = dataclasses.field(default_factory=dict)
 
 
-def learning_rate(config, batch_size):
-    """The learning rate of a run with `batch_size`, scaled linearly from the reference."""
-    return config.reference_lr * batch_size / config.reference_batch
+def setting(config, norm):
+    """(init_std, reference_lr) of normalisation `norm` under `config`."""
+    own = config.settings.get(norm, {})
+    return own.get("init_std", config.init_std), own.get("reference_lr", config.reference_lr)
+
+
+def learning_rate(config, batch_size, norm=None):
+    """The learning rate of a run of `norm` with `batch_size`, scaled linearly from its
+    reference rate (norm None: the config's default reference rate)."""
+    reference_lr = config.reference_lr if norm is None else setting(config, norm)[1]
+    return reference_lr * batch_size / config.reference_batch
 
 
 def make_model(norm, config, rng, dtype=np.float32):
     """The MLP of `config` with normalisation `norm` ("none", "batch", "layer" or "group")
-    after each hidden affine layer; rng: np.random.Generator for the initial weights."""
+    after each hidden affine layer, initial weights N(0, init_std^2) with the norm's init_std;
+    rng: np.random.Generator for the initial weights."""
     layers = {"batch": None,                          # the MLP's own BatchNorm1d
               "layer": lambda d: LayerNorm1d(d, dtype=dtype),
               "group": lambda d: GroupNorm1d(d, config.num_groups, dtype=dtype)}
     if norm not in NORMS:
         raise ValueError(f"norm must be one of {tuple(NORMS)}, got {norm!r}")
-    return MLP(config.sizes, use_bn=norm != "none", init_std=config.init_std, rng=rng,
+    return MLP(config.sizes, use_bn=norm != "none", init_std=setting(config, norm)[0], rng=rng,
                dtype=dtype, bn_momentum=config.bn_momentum, norm_layer=layers.get(norm))
 
 
@@ -124,7 +150,7 @@ def train_at_batch_size(norm, batch_size, config, data, seed=0):
     """
     init_seed, order_seed, test_seed = np.random.SeedSequence(seed).spawn(3)
     model = make_model(norm, config, np.random.default_rng(init_seed))
-    steps, lr = config.examples // batch_size, learning_rate(config, batch_size)
+    steps, lr = config.examples // batch_size, learning_rate(config, batch_size, norm)
     start = time.perf_counter()
     fit(model, data, steps, lr, batch_size, np.random.default_rng(order_seed))
     seconds = time.perf_counter() - start
@@ -160,7 +186,7 @@ def batch_size_sweep(config=BatchSizeConfig(), data=None, progress=None, on_run=
             except TrainingDiverged as diverged:          # recorded, not fatal
                 run, model = dict(norm=norm, batch_size=batch_size, seed=seed,
                                   steps=config.examples // batch_size,
-                                  lr=learning_rate(config, batch_size), test_acc=None,
+                                  lr=learning_rate(config, batch_size, norm), test_acc=None,
                                   train_mode_acc=None, diverged_at=diverged.step), None
             runs.append(run)
             if on_run is not None and model is not None:
@@ -179,6 +205,19 @@ def mean_accuracy(result, norm, key="test_acc"):
     return {b: float(np.mean(v)) for b, v in sorted(values.items())}
 
 
+def settings_line(config):
+    """One line naming each normalisation's initial std and reference rate r (config: a
+    BatchSizeConfig or the "config" dict of a saved result)."""
+    config = config if isinstance(config, dict) else dataclasses.asdict(config)
+    parts = []
+    for norm in config["norms"]:
+        own = config.get("settings", {}).get(norm, {})
+        parts.append(f"{NORMS[norm]} {own.get('init_std', config['init_std']):g} and "
+                     f"{own.get('reference_lr', config['reference_lr']):g}")
+    return (f"init std and r (lr = r * batch / {config['reference_batch']}): "
+            + "; ".join(parts))
+
+
 def batch_size_table(result):
     """Text table of a sweep: test accuracy per batch size (rows) and norm (columns), mean
     over the seeds; for batch norm also in training mode (test batches of the same size)."""
@@ -187,32 +226,34 @@ def batch_size_table(result):
     if "batch" in norms:
         columns.insert(norms.index("batch") + 1, ("batch", "train_mode_acc", "BN train mode"))
     means = [mean_accuracy(result, norm, key) for norm, key, _ in columns]
-    first = {}                                    # batch size -> its first run (steps, lr)
+    steps = {}                                    # batch size -> steps of its runs
     for run in result["runs"]:
-        first.setdefault(run["batch_size"], run)
-    lines = [f"{'batch':>5} {'steps':>7} {'lr':>7}" + "".join(f"{t:>15}" for *_, t in columns)]
-    for b, run in sorted(first.items()):
-        lines.append(f"{b:>5} {run['steps']:>7} {run['lr']:>7.4f}"
+        steps.setdefault(run["batch_size"], run["steps"])
+    lines = [f"{'batch':>5} {'steps':>7}" + "".join(f"{t:>15}" for *_, t in columns)]
+    for b, n_steps in sorted(steps.items()):
+        lines.append(f"{b:>5} {n_steps:>7}"
                      + "".join(f"{m[b]:>15.4f}" if b in m else f"{'div.':>15}" for m in means))
     lines.append(f"test accuracy, mean over {len(result['config']['seeds'])} seed(s); "
                  f"{result['config']['examples']:,} training examples per run")
+    lines.append(settings_line(result["config"]))
     return "\n".join(lines)
 
 
 def wu_he_table(result):
-    """Text table: Wu & He's ResNet-50 ImageNet error (%) at 32 and 2 images per batch beside
-    our MNIST test error (%) of each normalisation at batch sizes 32 and 2 (if the sweep has
-    both; the network without normalisation is left out, as in their table)."""
-    lines = [f"{'':<34}{'batch 32':>9}{'batch 2':>9}{'change':>9}"]
+    """Text table: Wu & He's ResNet-50 ImageNet error (%) at 32, 16, 8, 4 and 2 images per GPU
+    beside our MNIST test error (%) of each normalisation at the same batch sizes (those the
+    sweep has; the network without normalisation last, absent from their figure)."""
+    sizes = [b for b in sorted(PAPER_WU_HE["batch"], reverse=True)
+             if b in result["config"]["batch_sizes"]]
+    lines = [f"{'test error (%)':<34}" + "".join(f"{'batch ' + str(b):>9}" for b in sizes)]
     for norm, errors in PAPER_WU_HE.items():
-        lines.append(f"{'Wu & He 2018, ImageNet, ' + NORMS[norm]:<34}{errors[32]:>9.1f}"
-                     f"{errors[2]:>9.1f}{errors[2] - errors[32]:>+9.1f}")
-    for norm in (n for n in result["config"]["norms"] if n != "none"):
+        lines.append(f"{'Wu & He 2018, ImageNet, ' + NORMS[norm]:<34}"
+                     + "".join(f"{errors[b]:>9.1f}" for b in sizes))
+    norms = result["config"]["norms"]
+    for norm in [n for n in norms if n != "none"] + [n for n in norms if n == "none"]:
         acc = mean_accuracy(result, norm)
-        if 32 in acc and 2 in acc:
-            e32, e2 = 100 * (1 - acc[32]), 100 * (1 - acc[2])
-            lines.append(f"{'ours, MNIST MLP, ' + NORMS[norm]:<34}{e32:>9.1f}{e2:>9.1f}"
-                         f"{e2 - e32:>+9.1f}")
+        lines.append(f"{'ours, MNIST MLP, ' + NORMS[norm]:<34}" + "".join(
+            f"{100 * (1 - acc[b]):>9.1f}" if b in acc else f"{'div.':>9}" for b in sizes))
     return "\n".join(lines)
 
 
@@ -260,6 +301,77 @@ def normalized_in_both_modes(model, x, batch_size, layer=0, rng=None):
     return x_hat_train, x_hat_eval
 
 
+def validation_accuracy(norm, config, split, seed=0):
+    """Accuracy on the validation images of one network trained at the reference batch with the
+    sweep's number of examples, or None if it diverged.
+
+    Inputs: norm; config (its setting for `norm` is the one tried); split (x_train, y_train,
+    x_val, y_val); seed for the initial weights and the order of the examples.
+    """
+    init_seed, order_seed = np.random.SeedSequence(seed).spawn(2)
+    model = make_model(norm, config, np.random.default_rng(init_seed))
+    batch = config.reference_batch
+    try:
+        fit(model, split, config.examples // batch, learning_rate(config, batch, norm), batch,
+            np.random.default_rng(order_seed))
+    except TrainingDiverged:
+        return None
+    return float(np.mean(model.predict(split[2]) == split[3]))
+
+
+def select_settings(config, data, validation=10_000, seed=0, init_stds=INIT_STDS,
+                    reference_lrs=REFERENCE_LRS, progress=None):
+    """Each normalisation's initial std and reference rate, chosen on a validation split.
+
+    For every norm of `config` and every (init_std, reference_lr) of the grid, train at the
+    reference batch (`validation_accuracy`) on all training images but the last `validation`,
+    and score on those last ones; the test set is not used. Ties go to the first in the grid.
+    Returns {"validation": n, "seed": seed, "grid": {norm: [[init_std, reference_lr, accuracy
+    or None], ...]}, "chosen": {norm: {"init_std": ..., "reference_lr": ...}}}: the "chosen"
+    part is what BatchSizeConfig(settings=...) takes.
+    """
+    x, y = data[0], data[1]
+    split = (x[:-validation], y[:-validation], x[-validation:], y[-validation:])
+    grid, chosen = {}, {}
+    jobs = [(norm, i, r) for norm in config.norms for i in init_stds for r in reference_lrs]
+    with progress_bar(len(jobs), "settings", progress) as bar:
+        for norm, init_std, reference_lr in jobs:
+            trial = dataclasses.replace(config, settings={
+                norm: {"init_std": init_std, "reference_lr": reference_lr}})
+            accuracy = validation_accuracy(norm, trial, split, seed)
+            grid.setdefault(norm, []).append([init_std, reference_lr, accuracy])
+            bar.update()
+    for norm, rows in grid.items():
+        trained = [row for row in rows if row[2] is not None]
+        if not trained:
+            raise TrainingDiverged(config.examples // config.reference_batch,
+                                   f"every setting of {NORMS[norm]} diverged")
+        init_std, reference_lr, _ = max(trained, key=lambda row: row[2])
+        chosen[norm] = {"init_std": init_std, "reference_lr": reference_lr}
+    return {"validation": validation, "seed": seed, "grid": grid, "chosen": chosen}
+
+
+def selection_table(selection):
+    """Text table of `select_settings`: validation accuracy per initial std (rows) and
+    reference rate (columns), one block per normalisation, its choice marked with *."""
+    lines = []
+    for norm, rows in selection["grid"].items():
+        rates = list(dict.fromkeys(r for _, r, _ in rows))
+        chosen = selection["chosen"][norm]
+        lines.append(f"{NORMS[norm]}: validation accuracy (rows: init std; columns: r)")
+        lines.append(f"{'':>8}" + "".join(f"{r:>9g}" for r in rates))
+        for init_std in dict.fromkeys(i for i, _, _ in rows):
+            cells = []
+            for i, r, acc in rows:
+                if i == init_std:
+                    mark = "*" if (i, r) == (chosen["init_std"], chosen["reference_lr"]) else " "
+                    cells.append(f"{'div.':>8}{mark}" if acc is None else f"{acc:>8.4f}{mark}")
+            lines.append(f"{init_std:>8g}" + "".join(cells))
+    lines.append(f"(trained on all but the last {selection['validation']:,} training images, "
+                 f"scored on those; seed {selection['seed']}; * chosen)")
+    return "\n".join(lines)
+
+
 def save_batch_size(result, out):
     """Write batch_size.json and batch_size.png into the folder `out`; return their paths."""
     from ..figures import batch_size, common       # matplotlib is only needed here
@@ -269,22 +381,33 @@ def save_batch_size(result, out):
 
 
 def batch_size_command(args):
-    """Command-line entry (python -m bnlib.reproduce): the full sweep; writes batch_size.json
-    and batch_size.png into `args.out`, prints both tables and returns 0.
+    """Command-line entry (python -m bnlib.reproduce): choose each normalisation's setting on a
+    validation split, then run the full sweep; writes batch_size.json (with the choice under
+    "selection") and batch_size.png into `args.out`, prints the tables and returns 0.
 
     args: an argparse.Namespace with steps (the budget in steps of the paper's batch of 60:
     every run sees 60 * steps examples; None: 2,000, i.e. 120,000 examples), seed (the first
-    of three seeds) and out (the output folder).
+    of three seeds; the choice uses it too), subset (see experiment_data; the validation
+    split is then a sixth of it) and out (the output folder).
     """
     examples = 60 * (args.steps or BatchSizeConfig.examples // 60)
+    data = experiment_data(args)
     config = BatchSizeConfig(examples=examples, seeds=tuple(range(args.seed, args.seed + 3)))
-    result = batch_size_sweep(config, experiment_data(args))
+    start = time.perf_counter()
+    selection = select_settings(config, data, validation=min(10_000, len(data[0]) // 6),
+                                seed=args.seed)
+    print(selection_table(selection), flush=True)
+    config = dataclasses.replace(config, settings=selection["chosen"])
+    result = batch_size_sweep(config, data)
+    result["selection"] = selection
+    result["seconds"] = round(time.perf_counter() - start, 3)
     paths = save_batch_size(result, args.out)
-    print(batch_size_table(result), "", wu_he_table(result), sep="\n")
+    print("", batch_size_table(result), "", wu_he_table(result), sep="\n")
     print(f"time: {result['seconds']:.0f} s; wrote", *paths)
     return 0
 
 
 COMMANDS = {"batchsize": (batch_size_command, "MNIST MLP with batch, layer, group or no norm at "
-                                              "batch sizes 2 to 256, same examples seen, linearly "
-                                              "scaled learning rate (notebook 09)")}
+                                              "batch sizes 2 to 256, each with its own setting "
+                                              "chosen on a validation split, same examples "
+                                              "seen, linearly scaled learning rate (notebook 09)")}

@@ -1,4 +1,5 @@
 """Tests for bnlib/experiments/batch_size.py: protocol, measurements, tables."""
+import dataclasses
 import json
 
 import numpy as np
@@ -102,9 +103,11 @@ def test_sweep_covers_every_combination_and_the_tables_show_its_means(rng):
     table = bs.batch_size_table(result)
     assert f"{means[2]:.4f}" in table and "BN train mode" in table and "2 seed(s)" in table
     wu_he = bs.wu_he_table(result).splitlines()
-    assert "23.6" in wu_he[1] and "34.7" in wu_he[1] and "+11.1" in wu_he[1]
+    assert wu_he[0].split()[-4:] == ["batch", "32", "batch", "2"]
+    assert wu_he[1].split()[-2:] == ["23.6", "34.7"]          # only the sweep's batch sizes
     ours = [line for line in wu_he if "ours" in line and "group norm" in line][0]
-    assert f"{100 * (1 - means[2]):.1f}" in ours
+    assert ours.split()[-2:] == [f"{100 * (1 - means[32]):.1f}", f"{100 * (1 - means[2]):.1f}"]
+    assert "no norm" in wu_he[-1]                               # last: not in their figure
 
 
 def test_a_batch_of_two_normalises_to_plus_minus_one_and_passes_almost_no_gradient(rng):
@@ -160,3 +163,63 @@ def test_normalized_in_both_modes(rng):
         np.testing.assert_array_equal(b.running_mean, mean)
     with pytest.raises(ValueError, match="whole number of batches"):
         bs.normalized_in_both_modes(model, data[2][:5], 2)
+
+
+# ---- each normalisation's own setting, chosen on a validation split ----
+
+def test_wu_he_has_five_batch_sizes_for_bn_and_a_flat_group_norm():
+    assert bs.PAPER_WU_HE["batch"] == {32: 23.6, 16: 23.7, 8: 24.8, 4: 27.3, 2: 34.7}
+    assert set(bs.PAPER_WU_HE["group"].values()) == {24.1}
+    assert sorted(bs.PAPER_WU_HE["group"]) == sorted(bs.PAPER_WU_HE["batch"])
+
+
+def test_a_norms_own_setting_sets_its_init_and_learning_rate(rng):
+    config = small_config(settings={"none": {"init_std": 0.6, "reference_lr": 3.0}})
+    assert bs.setting(config, "none") == (0.6, 3.0)
+    assert bs.setting(config, "batch") == (0.3, 0.5)                   # the defaults
+    assert bs.learning_rate(config, 30, "none") == pytest.approx(1.5)
+    assert bs.learning_rate(config, 30, "batch") == pytest.approx(0.25)
+    plain = bs.make_model("none", config, np.random.default_rng(4))
+    with_bn = bs.make_model("batch", config, np.random.default_rng(4))
+    np.testing.assert_allclose(plain.params["W1"], 2 * with_bn.params["W1"], rtol=1e-6)
+    run, _ = bs.train_at_batch_size("none", 16, config, fake_data(rng))
+    assert run["lr"] == pytest.approx(3.0 * 16 / 60)
+    assert "no norm 0.6 and 3" in bs.settings_line(config)
+    assert "batch norm 0.3 and 0.5" in bs.settings_line(dataclasses.asdict(config))
+
+
+def test_select_settings_scores_every_setting_on_the_validation_split_only(rng, monkeypatch):
+    data = list(fake_data(rng))
+    data[2] = np.full_like(data[2], np.nan)               # a test set that would break it
+    seen = []
+
+    def fake_accuracy(norm, config, split, seed=0):
+        seen.append((norm, bs.setting(config, norm), len(split[0]), split[2]))
+        init_std, lr = bs.setting(config, norm)
+        if norm == "batch" and lr == 3.0:
+            return None                                   # diverged
+        return {"none": 0.5 + lr / 10, "batch": 0.9 - init_std}[norm]
+
+    monkeypatch.setattr(bs, "validation_accuracy", fake_accuracy)
+    config = small_config(norms=("none", "batch"))
+    selection = bs.select_settings(config, tuple(data), validation=100, seed=3,
+                                   init_stds=(0.1, 0.5), reference_lrs=(0.3, 3.0), progress=False)
+    assert len(seen) == 2 * 2 * 2
+    assert all(n_train == 300 and not np.isnan(x_val).any() for *_, n_train, x_val in seen)
+    np.testing.assert_array_equal(seen[0][3], data[0][-100:])
+    assert selection["chosen"] == {"none": {"init_std": 0.1, "reference_lr": 3.0},   # tie: first
+                                   "batch": {"init_std": 0.1, "reference_lr": 0.3}}
+    assert selection["grid"]["batch"][1] == [0.1, 3.0, None]
+    assert selection["seed"] == 3 and selection["validation"] == 100
+    table = bs.selection_table(selection)
+    assert "0.8000*" in table and "div." in table
+    json.dumps(selection)
+
+
+def test_validation_accuracy_trains_at_the_reference_batch(rng):
+    data = fake_data(rng)
+    config = small_config(examples=3200, reference_batch=16)
+    accuracy = bs.validation_accuracy("layer", config, data)
+    assert accuracy > 0.8
+    diverging = small_config(settings={"none": {"init_std": 0.3, "reference_lr": 1e38}})
+    assert bs.validation_accuracy("none", diverging, data) is None

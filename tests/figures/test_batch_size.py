@@ -33,8 +33,9 @@ def test_batch_size_plot_draws_the_mean_of_each_norm_and_the_papers_numbers():
         assert axes[0].get_yscale() == "log" and "error" in axes[0].get_ylabel()
         assert [t.get_text() for t in axes[0].get_xticklabels()] == ["2", "32"]
         paper = {line.get_label(): line for line in axes[1].lines}
-        np.testing.assert_allclose(paper["batch norm"].get_ydata(), [34.7, 23.6])
-        np.testing.assert_allclose(paper["group norm"].get_ydata(), [24.1, 24.1])
+        np.testing.assert_allclose(paper["batch norm"].get_xdata(), [2, 4, 8, 16, 32])
+        np.testing.assert_allclose(paper["batch norm"].get_ydata(), [34.7, 27.3, 24.8, 23.7, 23.6])
+        np.testing.assert_allclose(paper["group norm"].get_ydata(), [24.1] * 5)
         assert "(a) ours" in axes[0].get_title() and "Wu & He" in axes[1].get_title()
         assert "640 examples" in axes[0].get_title()
         assert [t.get_text() for t in fig.legends[0].get_texts()][:2] == ["batch norm",
