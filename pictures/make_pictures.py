@@ -13,8 +13,8 @@ matplotlib.use("Agg")
 from bnlib.experiments import fine_tuning  # noqa: E402
 from bnlib.experiments.batch_size import PAPER_WU_HE  # noqa: E402
 from bnlib.experiments.fig1 import PAPER_FIG1  # noqa: E402
-from bnlib.figures import (backward, batch_size, chain_rule, common, forward,  # noqa: E402
-                           saturation, train_eval, training)
+from bnlib.figures import (backward, batch_size, chain_rule, common, convolutions,  # noqa: E402
+                           forward, saturation, train_eval, training, why_bn)
 
 HERE = Path(__file__).resolve().parent
 
@@ -30,11 +30,14 @@ PICTURES = {
     "bn_graph.png": backward.draw_bn_graph,
     "bn_histograms.png": forward.bn_histograms_picture,
     "chain_rule_graph.png": chain_rule.draw_chain_rule_graph,
+    "cnn.png": lambda: convolutions.plot_cnn(saved("cnn.json")),
     "eval_gap.png": lambda: train_eval.plot_eval_gap(saved("eval_gap.json")),
     "fig1.png": lambda: training.plot_fig1(saved("fig1.json"), paper=PAPER_FIG1),
     "fine_tuning.png": lambda: train_eval.plot_fine_tuning(saved("fine_tuning.json")["full_scale"]),
     "fine_tuning_controls.png": lambda: train_eval.plot_collapse_controls(
         *fine_tuning.controls_by_seed(saved("fine_tuning.json"))),
+    "noisy_bn.png": lambda: why_bn.plot_noisy_full(saved("noisy_bn.json")),
+    "regularization.png": lambda: why_bn.plot_regularization(saved("regularization.json")),
     "sigmoid_saturation.png": saturation.sigmoid_saturation_figure,
     "saturation_static.png": saturation.static_panel,
 }

@@ -184,7 +184,7 @@ def test_groupnorm1d_errors():
 def test_mlp_with_groupnorm1d_passes_a_gradient_check(rng):
     from bnlib import MLP
     from bnlib.groupnorm import GroupNorm1d
-    # groups of 3 features: with 2 per group x_hat would be +-1 and dx almost 0 (see notebook 07)
+    # groups of 3 features: with 2 per group x_hat would be +-1 and dx almost 0 (see notebook 09)
     model = MLP((6, 6, 6, 3), use_bn=True, init_std=0.5, rng=rng, dtype=np.float64,
                 norm_layer=lambda d: GroupNorm1d(d, num_groups=2))
     x, y = rng.standard_normal((3, 6)), np.array([0, 2, 1])

@@ -20,7 +20,7 @@ def _affine(x_hat, gamma, beta):
 
 def _forward_mistakes(x, gamma, beta, eps):
     """(wrong output, explanation) of the typical mistakes in Algorithm 1, on these inputs."""
-    mu, var, centred = x.mean(axis=0), x.var(axis=0), x - x.mean(axis=0)
+    var, centred = x.var(axis=0), x - x.mean(axis=0)
     rows_mu, rows_var = x.mean(axis=1, keepdims=True), x.var(axis=1, keepdims=True)
     x_hat = centred / np.sqrt(var + eps)
     return [

@@ -34,7 +34,7 @@ from ..inference import batch_mode_predictions, bn_statistics, load_bn_statistic
 from ..layernorm import LayerNorm1d
 from ..model import MLP, SGD
 from ..train import TrainingDiverged, minibatches, progress_bar, train_step
-from .common import experiment_data, write_json
+from .common import experiment_data, seeds_of, write_json
 from .fig1 import Fig1Config
 
 
@@ -392,7 +392,7 @@ def batch_size_command(args):
     """
     examples = 60 * (args.steps or BatchSizeConfig.examples // 60)
     data = experiment_data(args)
-    config = BatchSizeConfig(examples=examples, seeds=tuple(range(args.seed, args.seed + 3)))
+    config = BatchSizeConfig(examples=examples, seeds=seeds_of(args))
     start = time.perf_counter()
     selection = select_settings(config, data, validation=min(10_000, len(data[0]) // 6),
                                 seed=args.seed)

@@ -32,7 +32,7 @@ import numpy as np
 from ..conv import ConvNet
 from ..model import SGD
 from ..train import TrainingDiverged, minibatches, progress_bar, train_step
-from .common import experiment_data, write_json
+from .common import experiment_data, seeds_of, write_json
 
 NETWORKS = {"plain": "without BN", "bn": "with BN"}
 
@@ -266,7 +266,7 @@ def cnn_command(args):
     config = dataclasses.replace(
         config, steps=steps, eval_every=max(1, min(config.eval_every, steps // 4)),
         validation=min(config.validation, len(data[0]) // 6),
-        selection_seed=args.seed, seeds=tuple(range(args.seed, args.seed + 3)))
+        selection_seed=args.seed, seeds=seeds_of(args))
     result = run_cnn(config, data)
     paths = save_cnn(result, args.out)
     print(cnn_table(result))

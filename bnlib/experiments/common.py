@@ -14,6 +14,11 @@ def experiment_data(args=None):
     return data if not subset else tuple(array[:subset] for array in data)
 
 
+def seeds_of(args, default=3):
+    """The seeds a command runs: --seeds of them (default `default`), counting from --seed."""
+    return tuple(range(args.seed, args.seed + (args.seeds or default)))
+
+
 def write_json(result, path):
     """Write an experiment's `result` (JSON-serialisable) to `path`, its folder made if needed."""
     path = Path(path)

@@ -21,7 +21,7 @@ import numpy as np
 from ..data import load_mnist
 from ..model import MLP
 from ..train import progress_bar, train
-from .common import experiment_data, rounded, write_json
+from .common import experiment_data, seeds_of, rounded, write_json
 
 # Test accuracy read from the paper's Fig. 1(a) (arXiv 1502.03167v3), at 5,000 and 50,000 steps.
 PAPER_FIG1 = {"bn": {5000: 0.956, 50000: 0.982}, "plain": {5000: 0.787, 50000: 0.972}}
@@ -285,13 +285,13 @@ def fig1_seeds_command(args):
     """`python -m bnlib.reproduce fig1_seeds`: fig1 once per seed; fig1_seeds.json and a table."""
     rows = []
     data = experiment_data(args) if args.subset else None
-    for seed in range(args.seed, args.seed + args.seeds):
+    for seed in seeds_of(args, default=5):
         print(f"seed {seed}", flush=True)
         config = Fig1Config(steps=args.steps or Fig1Config.steps, seed=seed)
         rows.append(seed_summary(run_fig1(config, jobs=1 if args.subset else args.jobs,
                                           data=data)))
     config = {**dataclasses.asdict(Fig1Config(steps=args.steps or Fig1Config.steps)),
-              "seeds": list(range(args.seed, args.seed + args.seeds))}
+              "seeds": list(seeds_of(args, default=5))}
     config.pop("seed")
     path = write_json({"config": config, "rows": rows}, Path(args.out) / "fig1_seeds.json")
     print(seeds_table(rows))

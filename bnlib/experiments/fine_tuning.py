@@ -28,7 +28,7 @@ from ..layers import sigmoid
 from ..model import SGD
 from ..train import minibatches, train
 from ..variants import FrozenBatchNorm1d, frozen_batchnorm_backward
-from .common import experiment_data, write_json
+from .common import experiment_data, seeds_of, write_json
 from .eval_gap import EvalGapConfig, trained_network
 from .fig1 import POPULATION_IMAGES
 
@@ -403,7 +403,7 @@ def fine_tuning_command(args):
     tables and returns 0."""
     from ..figures import common, train_eval       # matplotlib is only needed here
     full = args.steps or FULL_TRAINING_STEPS
-    config = FineTuningConfig(seeds=tuple(range(args.seed, args.seed + 3)),
+    config = FineTuningConfig(seeds=seeds_of(args),
                               train_steps=min(EvalGapConfig.steps, full),
                               steps=min(300, full), full_train_steps=full,
                               full_steps=min(FINE_TUNING_STEPS, full))

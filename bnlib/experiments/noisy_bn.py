@@ -19,7 +19,7 @@ import numpy as np
 from ..model import MLP
 from ..train import train
 from ..variants import noisy_norm_layer
-from .common import experiment_data, restored, rounded, write_json
+from .common import experiment_data, seeds_of, restored, rounded, write_json
 from .fig1 import Fig1Config
 
 NETWORK_LABELS = {"plain": "without BN", "bn": "with BN", "noisy": "noisy BN"}
@@ -222,7 +222,7 @@ def noisy_bn_command(args):
     """
     from ..figures import common, why_bn       # matplotlib is only needed here
     out, steps = Path(args.out), args.steps or NOISY_BN_STEPS
-    seeds = list(range(args.seed, args.seed + args.seeds))
+    seeds = list(seeds_of(args))
     data, runs, start = experiment_data(args), {}, time.perf_counter()
     for init_std in NOISY_BN_INIT_STDS:
         runs[f"{init_std:g}"] = {name: [] for name in NETWORK_LABELS}

@@ -17,7 +17,7 @@ import numpy as np
 from ..model import MLP
 from ..saturation import SATURATION_THRESHOLD
 from ..train import progress_bar, train
-from .common import experiment_data, write_json
+from .common import experiment_data, seeds_of, write_json
 
 
 PLACEMENTS = ("none", "before", "after")
@@ -111,7 +111,7 @@ def placement_command(args):
     first of three seeds; out: the output folder). Returns the exit code 0.
     """
     from ..figures import common, convolutions       # matplotlib is only needed here
-    steps, seeds = args.steps or FULL_STEPS, tuple(range(args.seed, args.seed + 3))
+    steps, seeds = args.steps or FULL_STEPS, seeds_of(args)
     results = compare_placements(experiment_data(args), SETTINGS, seeds=seeds, steps=steps)
     out = Path(args.out)
     runs = [dict(activation=act, placement=placement, lr=SETTINGS[act], steps=steps, seed=seed,

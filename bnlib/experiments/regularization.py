@@ -31,7 +31,7 @@ from ..layers import softmax_cross_entropy
 from ..model import MLP, SGD
 from ..train import (TrainingDiverged, minibatches, population_statistics, progress_bar,
                      train_step)
-from .common import experiment_data, write_json
+from .common import experiment_data, seeds_of, write_json
 
 NETWORKS = {"plain": "without BN", "dropout": "dropout", "bn": "BN", "bn_dropout": "BN + dropout"}
 
@@ -251,7 +251,7 @@ def regularization_command(args):
     """
     from ..figures import common, why_bn       # matplotlib is only needed here
     config = RegularizationConfig(steps=args.steps or RegularizationConfig.steps,
-                                  seeds=tuple(range(args.seed, args.seed + args.seeds)))
+                                  seeds=seeds_of(args))
     if args.subset:
         config = dataclasses.replace(config, n_train=args.subset // 2, n_val=args.subset // 4,
                                      record_every=max(1, config.steps // 2))
