@@ -15,7 +15,12 @@ no widget's repr), wait for its kernel, Run All Cells, and assert
 - no widget left "Loading widget..." or "Error displaying widget",
 - every cell that ran over 1.5 x 5 s shows a progress bar with a label,
 - the run (Run All Cells to the last execute_reply) within 1.5 x the time the README's
-  notebook table states for it ("runs in" column).
+  notebook table states for it ("runs in" column),
+- every cell marked `# NBVAL_CHECK_OUTPUT` prints what the committed notebook shows, compared as
+  nbval compares it (notebooks/sanitize.cfg, streams merged; tools.notebook_format.comparable),
+  on its printed text (stdout and results; progress bars and figures are not compared).
+This is the one run of every notebook in `make test`: where Chromium is missing, `make test`
+runs nbval instead (`make test-notebooks`), which checks the same marked cells.
 Notebook 04: before running, its panel's cell shows the figure and "Run this cell to move the
 sliders"; after, its text is at least 9 pt as shown, the sliders move the figures the way the
 notebook teaches, and key press to new figure painted takes at most 200 ms median and 400 ms
@@ -46,6 +51,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect, sync_playwright
 
 from tools.lab import REPO, lab_command, lab_environment
+from tools.notebook_format import comparable, sanitize_patterns
 
 pytestmark = pytest.mark.browser
 
@@ -307,7 +313,9 @@ def kernel_message(payload):
         parts = [payload[start:end] for start, end in zip(offsets, offsets[1:])]
         channel, header = parts[0].decode(), json.loads(parts[1])
         metadata, content = json.loads(parts[3]), json.loads(parts[4])
+        parent = json.loads(parts[2])
     return dict(channel=channel, msg_type=header.get("msg_type"), header=header,
+                parent=message.get("parent_header", {}) if isinstance(payload, str) else parent,
                 metadata=metadata, content=content)
 
 
@@ -318,10 +326,13 @@ def seconds_between(start, end):
 
 class KernelTraffic:
     """What one page's kernel connection received: readiness, execute replies (time received,
-    status, seconds the kernel spent on the cell), errors."""
+    status, seconds the kernel spent on the cell, the request's msg_id), errors, and the
+    printed outputs of each request (stdout and results, as nbformat outputs)."""
 
     def __init__(self):
         self.ready, self.replies, self.errors, self.socket = False, [], [], None
+        self.printed = {}          # msg_id of an execute_request -> list of outputs
+        self.idle = set()          # msg_ids whose outputs have all arrived (status: idle)
 
     def attach(self, socket):
         self.socket = socket
@@ -335,9 +346,21 @@ class KernelTraffic:
         elif msg_type == "execute_reply":
             started = message["metadata"].get("started")
             took = seconds_between(started, message["header"]["date"]) if started else 0.0
-            self.replies.append((time.monotonic(), content.get("status"), took))
+            self.replies.append((time.monotonic(), content.get("status"), took,
+                                 message["parent"].get("msg_id")))
         elif msg_type == "error":
             self.errors.append(f"{content.get('ename')}: {content.get('evalue')}")
+        if msg_type == "status" and content.get("execution_state") == "idle":
+            self.idle.add(message["parent"].get("msg_id"))
+        if msg_type in ("stream", "execute_result"):
+            outputs = self.printed.setdefault(message["parent"].get("msg_id"), [])
+            if msg_type == "stream" and content.get("name") == "stdout":
+                outputs.append(nbformat.v4.new_output("stream", name="stdout",
+                                                      text=content.get("text", "")))
+            elif msg_type == "execute_result":
+                outputs.append(nbformat.v4.new_output(
+                    "execute_result", data={"text/plain": content["data"].get("text/plain", "")},
+                    execution_count=content.get("execution_count")))
 
     def wait_until(self, condition, what, timeout_s):
         """Wait for frames until condition() holds (checked first and after every frame)."""
@@ -404,6 +427,33 @@ def long_cells(page, name, traffic):
         if reply[2] > LONG_CELL_S:
             found.append((index + 1, reply[2], page.evaluate(PROGRESS_LABELS_JS, index)))
     return found
+
+
+def printed_text(outputs):
+    """A cell's outputs reduced to what it prints: stdout streams and results' text/plain."""
+    kept = []
+    for output in outputs:
+        if output.output_type == "stream" and output.name == "stdout":
+            kept.append(nbformat.v4.new_output("stream", name="stdout", text=output.text))
+        elif output.output_type == "execute_result" and "text/plain" in output.data:
+            kept.append(nbformat.v4.new_output("execute_result", execution_count=None,
+                                               data={"text/plain": output.data["text/plain"]}))
+    return kept
+
+
+def checked_outputs_that_differ(name, traffic):
+    """Code cells marked # NBVAL_CHECK_OUTPUT whose printed text in this run differs from the
+    committed notebook's, compared as nbval does: [(code cell number from 1, committed, now)]."""
+    code = [cell for cell in notebook_cells(name) if cell.cell_type == "code"]
+    patterns, differ = sanitize_patterns(), []
+    for index, reply in zip(sent_code_cells(name), traffic.replies):
+        if not code[index].source.lstrip().startswith("# NBVAL_CHECK_OUTPUT"):
+            continue
+        stored = comparable(printed_text(code[index].outputs), patterns)
+        now = comparable(printed_text(traffic.printed.get(reply[3], [])), patterns)
+        if stored != now:
+            differ.append((index + 1, stored, now))
+    return differ
 
 
 def markdown_images(name):
@@ -510,6 +560,13 @@ def test_notebook_runs_in_the_browser(lab, browser, name):
         browser.times[name] = dict(stated=stated, budget=budget, run=seconds, open=opened, cpu=cpu)
         assert not traffic.errors, f"{name}: a cell failed: {traffic.errors}"
         assert [reply[1] for reply in traffic.replies] == ["ok"] * n_code
+        # the shell's reply may overtake the last outputs on iopub: wait for every "idle"
+        traffic.wait_until(lambda: all(reply[3] in traffic.idle for reply in traffic.replies),
+                           "the kernel's idle status after every cell", START_TIMEOUT_S)
+        differ = checked_outputs_that_differ(name, traffic)
+        assert not differ, (f"{name}: cells marked # NBVAL_CHECK_OUTPUT (number, committed, "
+                            f"this run) print something else than the committed notebook: "
+                            f"{differ}")
         page.wait_for_function(WIDGETS_SETTLED_JS, arg=WIDGET_TROUBLE, polling=100,
                                timeout=30_000)
         assert_images_load(page, f"{name} after running")
