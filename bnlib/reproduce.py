@@ -10,11 +10,12 @@ import argparse
 import os
 import sys
 
-from .experiments import (batch_size, eval_gap, fig1, landscape, noisy_bn, placement,
-                          sweep)
+from .experiments import (affine_ablation, batch_size, eval_gap, fig1, fig1_fair, landscape,
+                          noisy_bn, placement, sweep)
 from .train import TrainingDiverged
 
-MODULES = (fig1, sweep, noisy_bn, landscape, batch_size, eval_gap, placement)
+MODULES = (fig1, fig1_fair, sweep, affine_ablation, noisy_bn, landscape, batch_size, eval_gap,
+           placement)
 EXPERIMENTS = {name: command for module in MODULES for name, command in module.COMMANDS.items()}
 
 
