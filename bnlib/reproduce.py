@@ -10,12 +10,12 @@ import argparse
 import os
 import sys
 
-from .experiments import (batch_size, cnn, eval_gap, fig1, fine_tuning, landscape, noisy_bn,
-                          placement, regularization, sweep)
+from .experiments import (affine_ablation, batch_size, cnn, eval_gap, fig1, fig1_fair,
+                          fine_tuning, landscape, noisy_bn, placement, regularization, sweep)
 from .train import TrainingDiverged
 
-MODULES = (fig1, sweep, noisy_bn, landscape, regularization, batch_size, eval_gap, fine_tuning,
-           placement, cnn)
+MODULES = (fig1, fig1_fair, sweep, affine_ablation, noisy_bn, landscape, regularization,
+           batch_size, eval_gap, fine_tuning, placement, cnn)
 EXPERIMENTS = {name: command for module in MODULES for name, command in module.COMMANDS.items()}
 
 

@@ -10,7 +10,9 @@ never imports them.
 | module        | notebook | what it measures |
 |---------------|----------|------------------|
 | fig1          | 06       | the paper's Fig. 1: MNIST MLP without and with BN; seeds |
-| sweep         | 06       | the Fig. 1 networks over learning rate x initial weight scale |
+| fig1_fair     | 06       | Fig. 1 with each network at its own best learning rate (validation) |
+| sweep         | 06       | the Fig. 1 networks over learning rate x initial weight scale; inside them at lr 10 |
+| affine_ablation | 06     | BN's gamma and beta learned against frozen at 1 and 0 |
 | noisy_bn      | 07       | Santurkar et al.'s noisy BN and the shift of a layer's input |
 | landscape     | 07, 08   | the loss landscape along the gradient; a learning-rate sweep |
 | batch_size    | 09       | batch, layer, group or no norm across batch sizes |

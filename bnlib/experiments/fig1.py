@@ -8,6 +8,7 @@ choice, the same for both networks (the README says how it was made).
 Commands: `fig1` (both networks, fig1.json and fig1.png) and `fig1_seeds` (the same for
 several seeds, fig1_seeds.json).
 """
+import concurrent.futures
 import dataclasses
 import math
 import multiprocessing
@@ -62,6 +63,20 @@ def record_steps(steps, eval_every):
     return sorted({0, steps, *range(0, steps + 1, eval_every), *([5000] if steps >= 5000 else [])})
 
 
+def initial_model(use_bn, config):
+    """The network of Fig. 1 for `config.seed`, and the generator of its minibatch order.
+
+    One seed gives two independent streams (np.random.SeedSequence.spawn): the initial weights
+    and the order of the minibatches. So for a given seed both networks start from the same
+    weights and see the same minibatches, whatever the other settings.
+    Returns (model, rng): an MLP with config.sizes and config.init_std, with BN if use_bn.
+    """
+    init_seed, batch_seed = np.random.SeedSequence(config.seed).spawn(2)
+    model = MLP(config.sizes, use_bn=use_bn, init_std=config.init_std,
+                rng=np.random.default_rng(init_seed))
+    return model, np.random.default_rng(batch_seed)
+
+
 def run_network(use_bn, config, data=None, progress=None, on_record=None):
     """Train one network of Fig. 1 and return its record.
 
@@ -78,13 +93,11 @@ def run_network(use_bn, config, data=None, progress=None, on_record=None):
         raise ValueError(f"inference must be 'population' or 'running', got {config.inference!r}")
     data = load_mnist() if data is None else data
     population_x = data[0][:POPULATION_IMAGES] if config.inference == "population" else None
-    init_seed, batch_seed = np.random.SeedSequence(config.seed).spawn(2)
-    model = MLP(config.sizes, use_bn=use_bn, init_std=config.init_std,
-                rng=np.random.default_rng(init_seed))
+    model, batch_rng = initial_model(use_bn, config)
     start = time.perf_counter()
     history = train(model, data, config.steps, config.lr, config.momentum, config.batch_size,
                     eval_every=record_steps(config.steps, config.eval_every),
-                    rng=np.random.default_rng(batch_seed), unit=config.unit,
+                    rng=batch_rng, unit=config.unit,
                     progress=progress, on_record=on_record, population_x=population_x,
                     unit_medians=True)
     seconds = time.perf_counter() - start
@@ -173,6 +186,32 @@ def _run_in_processes(config, progress):
                 worker.terminate()
                 worker.join()
     return runs
+
+
+def run_tasks(function, tasks, jobs=1, desc="runs", progress=None):
+    """[function(task) for task in tasks], in `jobs` processes at once when jobs > 1.
+
+    Inputs: function, a module-level function (child processes import it by name) taking one
+    task; tasks, a list of picklable arguments; jobs: processes training at once (spawned, one
+    BLAS thread each since they import bnlib; they load MNIST themselves); desc, progress: the
+    progress bar (one tick per finished task; None: shown when a person is watching).
+    Returns the results in the order of `tasks`. An error in a child is raised again here.
+    """
+    with progress_bar(len(tasks), desc, progress) as bar:
+        if jobs <= 1:
+            results = []
+            for task in tasks:
+                results.append(function(task))
+                bar.update()
+            return results
+        context = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) as pool:
+            futures = {pool.submit(function, task): i for i, task in enumerate(tasks)}
+            results = [None] * len(tasks)
+            for future in concurrent.futures.as_completed(futures):
+                results[futures[future]] = future.result()
+                bar.update()
+    return results
 
 
 def fig1_findings(result):
