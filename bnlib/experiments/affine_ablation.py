@@ -24,7 +24,7 @@ import numpy as np
 from ..data import load_mnist
 from ..model import SGD
 from ..train import TrainingDiverged, evaluate, minibatches, population_statistics, train_step
-from .common import experiment_data, rounded, write_json
+from .common import experiment_data, rounded, seeds_of, write_json
 from .fig1 import POPULATION_IMAGES, Fig1Config, initial_model, record_steps, run_tasks
 
 VARIANTS = {"learned": "gamma, beta learned", "frozen": "gamma = 1, beta = 0 frozen"}
@@ -227,7 +227,7 @@ def affine_ablation_command(args):
     affine_ablation.json and affine_ablation.png, prints the table."""
     from ..figures import common, training       # matplotlib is only needed here
     config = AffineConfig(steps=args.steps or AffineConfig.steps,
-                          seeds=tuple(range(args.seed, args.seed + args.seeds)))
+                          seeds=seeds_of(args))
     data = experiment_data(args) if args.subset else None
     result = run_affine_ablation(config, data=data, subset=args.subset,
                                  jobs=1 if args.subset else args.jobs)

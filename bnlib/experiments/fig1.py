@@ -22,7 +22,7 @@ import numpy as np
 from ..data import load_mnist
 from ..model import MLP
 from ..train import progress_bar, train
-from .common import experiment_data, seeds_of, rounded, write_json
+from .common import experiment_data, rounded, seeds_of, write_json
 
 # Test accuracy read from the paper's Fig. 1(a) (arXiv 1502.03167v3), at 5,000 and 50,000 steps.
 PAPER_FIG1 = {"bn": {5000: 0.956, 50000: 0.982}, "plain": {5000: 0.787, 50000: 0.972}}

@@ -26,7 +26,7 @@ import numpy as np
 
 from ..data import load_mnist
 from ..train import TrainingDiverged, train
-from .common import experiment_data, rounded, write_json
+from .common import experiment_data, rounded, seeds_of, write_json
 from .fig1 import NETWORKS, POPULATION_IMAGES, Fig1Config, initial_model, run_tasks
 
 SETTINGS = {"paper": "paper's setting (lr 0.1 for both)", "fair": "each at its chosen lr"}
@@ -247,7 +247,7 @@ def fig1_fair_command(args):
     fig1_fair.json and fig1_fair.png, prints the table."""
     from ..figures import common, training       # matplotlib is only needed here
     config = FairConfig(steps=args.steps or FairConfig.steps,
-                        seeds=tuple(range(args.seed, args.seed + args.seeds)),
+                        seeds=seeds_of(args),
                         grid_seed=args.seed)
     data = experiment_data(args) if args.subset else None
     result = run_fig1_fair(config, data=data, subset=args.subset,

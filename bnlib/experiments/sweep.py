@@ -26,7 +26,7 @@ from ..data import load_mnist
 from ..model import SGD
 from ..train import (TrainingDiverged, evaluate, minibatches, population_statistics,
                      progress_bar, train_step)
-from .common import experiment_data, rounded, write_json
+from .common import experiment_data, rounded, seeds_of, write_json
 from .fig1 import NETWORKS, POPULATION_IMAGES, Fig1Config, initial_model, run_network, run_tasks
 
 
@@ -261,7 +261,7 @@ def large_lr_command(args):
     table."""
     from ..figures import common, training       # matplotlib is only needed here
     config = ProbeConfig(steps=args.steps or ProbeConfig.steps,
-                         seeds=tuple(range(args.seed, args.seed + args.seeds)))
+                         seeds=seeds_of(args, default=5))
     data = experiment_data(args) if args.subset else None
     result = large_lr_probe(config, data=data, jobs=1 if args.subset else args.jobs)
     out = Path(args.out)
