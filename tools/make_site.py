@@ -259,9 +259,11 @@ SECRET_WORDS = 6  # a run of this many words of a solution or answer, found in a
 
 
 def word_runs(text, n=SECRET_WORDS):
-    """The runs of n consecutive words of `text` (lower case, punctuation dropped), as a set of
-    tuples; a text of fewer words gives one shorter run, itself."""
-    words = re.findall(r"\w+", text.lower())
+    """The runs of n consecutive words of `text` (lower case; punctuation, HTML tags such as an
+    answer's <details><summary> and the targets of markdown links dropped: a reader never sees
+    them), as a set of tuples; a text of fewer words gives one shorter run, itself."""
+    seen = re.sub(r"</?[a-zA-Z][^>]*>|(?<=\])\([^)\s]*\)", " ", text)
+    words = re.findall(r"\w+", seen.lower())
     if 0 < len(words) < n:
         return {tuple(words)}
     return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}

@@ -17,7 +17,7 @@ GAMED = {
     "Exercise 2: BN's gain, by hand":
         "model.forward(x)\n"
         "return [float(np.median(bn.gamma * bn._cache.inv_std)) for bn in model.bns]",
-    "Exercise 3: a step that leaves $\\gamma$ and $\\beta$ alone":
+    "Exercise 3: a step that leaves γ and β alone":
         "from bnlib.experiments.affine_ablation import FrozenAffineSGD\n"
         "FrozenAffineSGD(model, lr).step()",
 }
