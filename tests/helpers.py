@@ -1,15 +1,20 @@
 """What several test files share: the gradient tolerance, the checks against central
-differences, small data sets and networks, and random (N, C, H, W) problems.
+differences, small data sets and networks, random (N, C, H, W) problems, the notebooks'
+exercises, and the README's notebook table.
 
 Central differences in float64 with h = 1e-5 (bnlib.numerical_gradient) are accurate to about
 1e-10 absolute on the tests' small problems, whose gradients are O(1): a relative error of
 1e-7 (the course's bar) leaves a wide margin, while a wrong term gives O(1).
 """
+import re
+from pathlib import Path
+
 import numpy as np
 
 from bnlib import MLP, SGD, load_mnist, numerical_gradient, rel_error
 
 GRAD_TOL = 1e-7
+README = Path(__file__).resolve().parent.parent / "README.md"
 
 
 def assert_layer_gradients(forward, backward, dout, inputs):
@@ -137,3 +142,33 @@ def assert_exercises_refuse_bnlib(notebook, gamed):
         assert run_exercise(setup, solution, check) is None, f"{title}: the solution fails"
         error = run_exercise(setup, with_region_replaced(solution, gamed[title]), check)
         assert isinstance(error, LibraryCallError), f"{title}: the gamed solution got {error!r}"
+
+
+def parse_seconds(text):
+    """'about 4 s', '24.3 s', '1 min 10 s' -> seconds (float), or None."""
+    minutes = re.search(r"(\d+(?:\.\d+)?)\s*min", text)
+    seconds = re.search(r"(\d+(?:\.\d+)?)\s*s\b", text)
+    if not minutes and not seconds:
+        return None
+    return (float(minutes.group(1)) * 60 if minutes else 0.0) + \
+        (float(seconds.group(1)) if seconds else 0.0)
+
+
+def readme_column(header, readme_text=None):
+    """{notebook file name: seconds} from the column `header` ("runs in", "study") of every
+    README table that has one; rows are matched by their link to notebooks/NAME.ipynb."""
+    if readme_text is None:
+        readme_text = README.read_text(encoding="utf-8")
+    found, column = {}, None
+    for line in readme_text.splitlines():
+        if not line.startswith("|"):
+            column = None
+            continue
+        cells = [cell.strip().lower() for cell in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
+        if header in cells:
+            column = cells.index(header)
+            continue
+        link = re.search(r"\(notebooks/([^)]+\.ipynb)\)", line)
+        if column is not None and link and column < len(cells):
+            found[link.group(1)] = parse_seconds(cells[column])
+    return found

@@ -53,10 +53,11 @@ from playwright.sync_api import expect, sync_playwright
 from tools.lab import REPO, lab_command, lab_environment
 from tools.notebook_format import comparable, sanitize_patterns
 
+from helpers import README, readme_column
+
 pytestmark = pytest.mark.browser
 
 NOTEBOOKS = sorted(path.name for path in (REPO / "notebooks").glob("[0-9A]*.ipynb"))
-README = REPO / "README.md"
 BUDGET_FACTOR = 1.5      # a notebook may run in up to 1.5x the time the README states
 LONG_CELL_S = 5.0        # a cell that runs longer shows a progress bar (1.5x: must show one)
 START_TIMEOUT_S = 120    # for the server to print its address, for a page to load
@@ -70,51 +71,6 @@ NOT_A_LEARNERS = ["OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", 
 TEST_ONLY_SETTINGS = {  # never save into the repository while the test runs its notebooks
     "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
 }
-
-
-# --- the README's times ----------------------------------------------------------------------
-
-def parse_seconds(text):
-    """'about 4 s', '24.3 s', '1 min 10 s' -> seconds (float), or None."""
-    minutes = re.search(r"(\d+(?:\.\d+)?)\s*min", text)
-    seconds = re.search(r"(\d+(?:\.\d+)?)\s*s\b", text)
-    if not minutes and not seconds:
-        return None
-    return (float(minutes.group(1)) * 60 if minutes else 0.0) + \
-        (float(seconds.group(1)) if seconds else 0.0)
-
-
-def stated_times(readme_text):
-    """{notebook file name: seconds} from every README table with a "runs in" column."""
-    times, column = {}, None
-    for line in readme_text.splitlines():
-        if not line.startswith("|"):
-            column = None
-            continue
-        cells = [cell.strip() for cell in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
-        lowered = [cell.lower() for cell in cells]
-        if any("runs in" in cell for cell in lowered):
-            column = next(i for i, cell in enumerate(lowered) if "runs in" in cell)
-            continue
-        link = re.search(r"\(notebooks/([^)]+\.ipynb)\)", line)
-        if column is not None and link and column < len(cells):
-            times[link.group(1)] = parse_seconds(cells[column])
-    return times
-
-
-def test_readme_states_a_time_for_every_notebook():
-    times = stated_times(README.read_text(encoding="utf-8"))
-    missing = [name for name in NOTEBOOKS if not times.get(name)]
-    assert not missing, (f"the README's notebook table (its 'runs in' column) states no time "
-                         f"for {missing}")
-
-
-def test_stated_times_reads_the_table():
-    text = ("| notebook | what | runs in |\n|---|---|---|\n"
-            "| [01 · A](notebooks/01_a.ipynb) | x | 4 s |\n"
-            "| [02 · B](notebooks/02_b.ipynb) | \\|z\\| > 4 | about 1 min 5 s |\n\n"
-            "| notebook | wall time |\n|---|---|\n| [03](notebooks/03_c.ipynb) | 9 s |\n")
-    assert stated_times(text) == {"01_a.ipynb": 4.0, "02_b.ipynb": 65.0}
 
 
 # --- the server --------------------------------------------------------------------------------
@@ -248,6 +204,20 @@ def browser(lab, chromium, request):
         finally:
             report_times(request.config, context.times, context.latency, lab.tmp)
             chrome.close()
+
+
+@pytest.fixture(scope="module")
+def desk(lab, browser):
+    """One page that shows JupyterLab for the whole session, its file browser at notebooks/ and
+    no notebook open: the notebooks are opened from it one after another, as a learner does."""
+    page = browser.new_page()
+    page.goto(notebook_url(lab, "01_chain_rule.ipynb"))
+    page.locator(".jp-NotebookPanel").first.wait_for()
+    close_tab(lab, page)
+    try:
+        yield page
+    finally:
+        page.close()
 
 
 def request_failed(context, req):
@@ -466,16 +436,34 @@ def open_notebook(context, url, name):
     """Open `url` (showing notebook `name`) in a new page; wait for its cells, its markdown's
     pictures and its kernel. Returns (page, KernelTraffic, seconds from page load to kernel
     ready)."""
-    page, traffic, start = context.new_page(), KernelTraffic(), time.monotonic()
+    page, start = context.new_page(), time.monotonic()
+    traffic = shown_with_kernel(page, name, lambda: page.goto(url))
+    return page, traffic, time.monotonic() - start
+
+
+def open_from_file_browser(page, name):
+    """Open notebook `name` as a learner does in the page that shows JupyterLab: double-click
+    it in the file browser (at notebooks/). Returns (KernelTraffic, seconds to kernel ready)."""
+    start = time.monotonic()
+    item = page.locator(".jp-DirListing-item", has=page.locator(
+        ".jp-DirListing-itemName", has_text=re.compile(f"^{re.escape(name)}$")))
+    traffic = shown_with_kernel(page, name, item.dblclick)
+    return traffic, time.monotonic() - start
+
+
+def shown_with_kernel(page, name, show):
+    """Call show(), which makes the page show notebook `name`; wait for its kernel, its cells
+    and its markdown's pictures. Returns the KernelTraffic of its kernel's websocket."""
+    traffic = KernelTraffic()
     with page.expect_websocket(lambda ws: "/channels" in ws.url) as socket:
-        page.goto(url)
+        show()
     traffic.attach(socket.value)
     traffic.wait_until(lambda: traffic.ready, "the kernel's kernel_info_reply", START_TIMEOUT_S)
     page.wait_for_function(f"() => ({CELLS_JS})() === {len(notebook_cells(name))}")
     page.wait_for_function(f"() => document.querySelectorAll("
                            f"'.jp-NotebookPanel .jp-MarkdownCell img').length >= "
                            f"{markdown_images(name)}")
-    return page, traffic, time.monotonic() - start
+    return traffic
 
 
 def assert_images_load(page, where):
@@ -516,8 +504,31 @@ def run_all_cells(page, traffic, n_code, timeout_s):
 def close_notebook(lab, page):
     """Close the page and shut its kernel down, as closing the notebook would."""
     page.close()
+    shut_kernels_down(lab)
+
+
+def shut_kernels_down(lab):
     for session in lab.api("api/sessions"):
         lab.api(f"api/sessions/{session['id']}", method="DELETE")
+
+
+# In the page, after a notebook's close icon was clicked: closed, or a dialog asks about saving.
+CLOSED_OR_ASKED_JS = """() => !document.querySelector('.jp-NotebookPanel') ||
+    [...document.querySelectorAll('.jp-Dialog button')].some(b => b.textContent.includes('Discard'))"""
+
+
+def close_tab(lab, page):
+    """Close the notebook's tab without saving (the session changed its outputs), and shut its
+    kernel down: the page then shows no notebook, as before the next one is opened."""
+    page.locator(".jp-NotebookPanel").first.wait_for()
+    page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current "
+                 ".lm-TabBar-tabCloseIcon").click()
+    page.wait_for_function(CLOSED_OR_ASKED_JS)
+    discard = page.locator(".jp-Dialog button", has_text="Discard")
+    if discard.count():
+        discard.click()
+    page.wait_for_function("() => !document.querySelector('.jp-NotebookPanel')")
+    shut_kernels_down(lab)
 
 
 def notebook_url(lab, name):
@@ -543,13 +554,14 @@ def test_lab_opens_at_notebook_01_with_the_whole_course(lab, browser):
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
-def test_notebook_runs_in_the_browser(lab, browser, name):
-    stated = stated_times(README.read_text(encoding="utf-8")).get(name)
+def test_notebook_runs_in_the_browser(lab, browser, desk, name):
+    stated = readme_column("runs in").get(name)
     assert stated, f"the README's notebook table states no time for {name}"
     budget = BUDGET_FACTOR * stated
     n_code = len(sent_code_cells(name))
     failed_before = len(browser.failed)
-    page, traffic, opened = open_notebook(browser, notebook_url(lab, name), name)
+    page = desk
+    traffic, opened = open_from_file_browser(page, name)
     try:
         assert_images_load(page, f"{name} before running")
         reprs = page.evaluate(WIDGET_REPRS_JS)
@@ -583,7 +595,7 @@ def test_notebook_runs_in_the_browser(lab, browser, name):
             assert_latency(browser.latency)
         page.screenshot(path=str(lab.tmp / f"{name}_after_run.png"))
     finally:
-        close_notebook(lab, page)
+        close_tab(lab, page)
     assert not browser.outside, f"requests beyond 127.0.0.1: {browser.outside}"
     assert seconds <= budget, (f"{name} ran in {seconds:.1f} s in the browser, over its budget "
                                f"{budget:.1f} s (1.5 x the README's {stated:g} s)")
