@@ -53,7 +53,7 @@ def main(argv=None):
     args = parse_args(argv)
     if args.list:
         for name, (_, description) in EXPERIMENTS.items():
-            print(f"{name:<11} {description}")
+            print(f"{name:<{max(map(len, EXPERIMENTS))}}  {description}")
         return 0
     try:
         return EXPERIMENTS[args.name][0](args)

@@ -6,10 +6,13 @@ Central differences in float64 with h = 1e-5 (bnlib.numerical_gradient) are accu
 1e-10 absolute on the tests' small problems, whose gradients are O(1): a relative error of
 1e-7 (the course's bar) leaves a wide margin, while a wrong term gives O(1).
 """
+import os
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from bnlib import MLP, SGD, load_mnist, numerical_gradient, rel_error
 
@@ -172,3 +175,18 @@ def readme_column(header, readme_text=None):
         if column is not None and link and column < len(cells):
             found[link.group(1)] = parse_seconds(cells[column])
     return found
+
+
+def skip_or_fail(message):
+    """A tool a test needs is missing: skip the test locally, but fail it under CI (`CI` set),
+    where .ci/run installs every tool and the test must run."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{message} (.ci/run installs it: in CI this test must run)")
+    pytest.skip(message)
+
+
+def find_chromium():
+    """Path of the system Chromium (/usr/bin/chromium or `chromium` on PATH), or None."""
+    if os.access("/usr/bin/chromium", os.X_OK):
+        return "/usr/bin/chromium"
+    return shutil.which("chromium")

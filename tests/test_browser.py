@@ -53,7 +53,7 @@ from playwright.sync_api import expect, sync_playwright
 from tools.lab import REPO, lab_command, lab_environment
 from tools.notebook_format import comparable, sanitize_patterns
 
-from helpers import README, readme_column
+from helpers import find_chromium, readme_column, skip_or_fail
 
 pytestmark = pytest.mark.browser
 
@@ -75,22 +75,12 @@ TEST_ONLY_SETTINGS = {  # never save into the repository while the test runs its
 
 # --- the server --------------------------------------------------------------------------------
 
-def find_chromium():
-    """Path of the system Chromium, or None."""
-    if os.access("/usr/bin/chromium", os.X_OK):
-        return "/usr/bin/chromium"
-    return shutil.which("chromium")
-
-
 @pytest.fixture(scope="module")
 def chromium():
     path = find_chromium()
     if path is None:
-        message = ("Chromium not found (/usr/bin/chromium or `chromium` on PATH). Install it "
-                   "with `apt-get install chromium` (Debian/Ubuntu, as root) to run this test.")
-        if os.environ.get("CI"):
-            pytest.fail(message + " In CI this test must run: .ci/run installs Chromium.")
-        pytest.skip(message)
+        skip_or_fail("Chromium not found (/usr/bin/chromium or `chromium` on PATH). Install it "
+                     "with `apt-get install chromium` (Debian/Ubuntu, as root) to run this test")
     return path
 
 

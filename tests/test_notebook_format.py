@@ -10,7 +10,6 @@ notebook (about 2 s in a kernel).
 import copy
 import importlib.util
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -19,6 +18,8 @@ import pytest
 
 from tools import nbgrader_tags, notebook_format
 from tools.course import course_notebooks
+
+from helpers import skip_or_fail
 
 REPO = Path(__file__).resolve().parent.parent
 COURSE = course_notebooks(REPO)
@@ -114,9 +115,7 @@ def test_tags_follow_the_markers():
 
 def test_tagging_is_checked_by_nbgraders_own_validator():
     if importlib.util.find_spec("nbgrader") is None:
-        if os.environ.get("CI"):
-            pytest.fail("nbgrader is missing: .ci/run installs requirements-test.txt")
-        pytest.skip("nbgrader is not installed (pip install -r requirements-test.txt)")
+        skip_or_fail("nbgrader is not installed: pip install -r requirements-test.txt")
     from nbgrader.nbgraderformat import MetadataValidator, ValidationError
     nb = exercise_notebook()
     nbgrader_tags.tag_notebook(nb, "07_synthetic.ipynb")

@@ -12,9 +12,7 @@ import functools
 import html
 import http.server
 import importlib.util
-import os
 import re
-import shutil
 import threading
 from html.parser import HTMLParser
 from pathlib import Path
@@ -25,6 +23,8 @@ from nbclient import NotebookClient
 
 from tools import make_site, make_student
 from tools.course import course_notebooks
+
+from helpers import find_chromium, skip_or_fail
 
 REPO = Path(__file__).resolve().parent.parent
 COURSE = course_notebooks(REPO)
@@ -104,10 +104,7 @@ def make_course(root):
 def mathjax_package():
     """The site ships MathJax from the package jupyter-server-mathjax (requirements-test.txt)."""
     if importlib.util.find_spec("jupyter_server_mathjax") is None:
-        message = "jupyter-server-mathjax is not installed: pip install -r requirements-test.txt"
-        if os.environ.get("CI"):
-            pytest.fail(message + " (.ci/run installs it; in CI these tests must run)")
-        pytest.skip(message)
+        skip_or_fail("jupyter-server-mathjax is not installed: pip install -r requirements-test.txt")
 
 
 @pytest.fixture(scope="module")
@@ -289,13 +286,9 @@ def test_course_student_site_shows_no_solution_and_no_answer(course_sites):
 
 @pytest.fixture(scope="module")
 def chromium():
-    path = "/usr/bin/chromium" if os.access("/usr/bin/chromium", os.X_OK) else \
-        shutil.which("chromium")
+    path = find_chromium()
     if path is None:
-        message = "Chromium not found: apt-get install chromium (as root) to run this test."
-        if os.environ.get("CI"):
-            pytest.fail(message + " In CI this test must run: .ci/run installs Chromium.")
-        pytest.skip(message)
+        skip_or_fail("Chromium not found: apt-get install chromium (as root) to run this test")
     return path
 
 

@@ -6,11 +6,12 @@ the unbiased variance, eps outside the square root, ...). When the learner's ans
 equals one of those, the check explains that mistake; otherwise it falls back to check_close's
 message and hint. The wrong values are computed inside the check and never shown.
 """
+import numbers
 import sys
 
 import numpy as np
 
-from . import check_close
+from . import LibraryCallError, check_close
 
 MATCH_RTOL = 1e-6     # the learner's order of operations differs from the check's by rounding only
 NEAR_RTOL = 1e-5      # "close but not exact": what a finite-difference estimate of a derivative gives
@@ -83,3 +84,29 @@ def refuse_earlier_exercises(function, args, names, task, why):
     if called:
         raise AssertionError(f"{task}: your function calls {called[0]}, an earlier exercise's "
                              f"function. {why}")
+
+
+def recognise(got, candidates, default="", rtol=1e-9):
+    """The explanation of the first candidate value that `got` equals, else `default`.
+
+    candidates: (value a typical mistake gives, explanation) pairs; a value None is skipped."""
+    for value, why in candidates:
+        if value is not None and np.shape(got) == np.shape(value) and np.allclose(
+                got, value, rtol=rtol, atol=1e-12):
+            return why
+    return default
+
+
+def explain_prediction(check, reasons, predicted):
+    """Run `check()` (a check_prediction); when it fails, add the reason of the first
+    (low, high, why) range of `reasons` that holds the learner's number `predicted`."""
+    try:
+        check()
+    except LibraryCallError:
+        raise
+    except AssertionError as error:
+        value = (float(predicted) if isinstance(predicted, numbers.Real)
+                 and not isinstance(predicted, bool) else None)
+        reason = next((why for low, high, why in reasons
+                       if value is not None and low <= value <= high), "")
+        raise AssertionError(f"{error} {reason}".strip()) from None

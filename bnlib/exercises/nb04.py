@@ -15,7 +15,8 @@ import numpy as np
 
 from ..saturation import (SATURATION_THRESHOLD, SliderParams, deep_signal, saturation_demo_data,
                           saturation_stats, sigmoid_inputs)
-from . import LibraryCallError, check_prediction, run_learner
+from . import check_prediction, run_learner
+from .mistakes import explain_prediction
 
 GRADIENT_SCALE, GRADIENT_DEPTH = 0.2, 6      # exercise 2: weight scale, layers followed
 GRADIENT_WITHIN = 0.12                       # a reasoned estimate (2 x 0.2 to 2 x 0.25) passes
@@ -81,18 +82,6 @@ def measured_gradient_factor():
     return float((medians[0] / medians[-1]) ** (1 / (GRADIENT_DEPTH - 1)))
 
 
-def _explained(check, reasons, predicted):
-    """Run `check()`; on a wrong prediction, add the reason of the first matching range."""
-    try:
-        check()
-    except LibraryCallError:
-        raise
-    except AssertionError as error:
-        value = float(predicted) if isinstance(predicted, numbers.Real) else None
-        reason = next((why for low, high, why in reasons
-                       if value is not None and low <= value <= high), "")
-        raise AssertionError(f"{error} {reason}".strip()) from None
-
 
 def check_gradient_factor(predicted):
     """Exercise 2: the predicted factor per layer against the measurement."""
@@ -102,7 +91,7 @@ def check_gradient_factor(predicted):
                            "units, do to the size of the gradient at weight scale 0.2?"),
                (1.2, np.inf, "Your number is about the weights' factor alone: every layer "
                              "also multiplies by sigma'(z).")]
-    _explained(lambda: check_prediction("the factor per layer", predicted, measured,
+    explain_prediction(lambda: check_prediction("the factor per layer", predicted, measured,
                                         within=GRADIENT_WITHIN, low=0), reasons, predicted)
 
 
@@ -124,6 +113,6 @@ def check_shifted_share(predicted):
                           "saturated regions does it bring closer?"),
                (0.5, 1.0, "The two regions are no longer the same distance from the centre: "
                           "count each one on its own.")]
-    _explained(lambda: check_prediction("the saturated share", predicted, measured,
+    explain_prediction(lambda: check_prediction("the saturated share", predicted, measured,
                                         within=SHIFTED_WITHIN, low=0, high=1),
                reasons, predicted)

@@ -29,6 +29,7 @@ from ..layers import (affine_backward, affine_forward, sigmoid, sigmoid_backward
                       sigmoid_forward, softmax_cross_entropy)
 from ..model import MLP, SGD
 from . import LibraryCallError, check_close, run_learner
+from .mistakes import recognise
 
 LAYERS = (affine_forward, affine_backward, batchnorm_forward, batchnorm_backward, BatchNorm1d,
           sigmoid, sigmoid_forward, sigmoid_backward, softmax_cross_entropy)
@@ -170,11 +171,8 @@ def _quiet_close(name, got, expected, hint, rtol=RTOL, atol=1e-12):
 
 
 def _recognise(got, candidates, default):
-    """The explanation of the first candidate value that `got` equals, else `default`."""
-    for value, why in candidates:
-        if np.shape(got) == np.shape(value) and np.allclose(got, value, rtol=1e-7, atol=1e-12):
-            return why
-    return default
+    """mistakes.recognise at this notebook's matching tolerance (whole networks: rtol 1e-7)."""
+    return recognise(got, candidates, default, rtol=1e-7)
 
 
 def _copies(params):

@@ -13,7 +13,6 @@
   bnlib.fold_batchnorm; refuses a solution that calls bnlib.
 """
 import functools
-import numbers
 
 import numpy as np
 
@@ -22,7 +21,8 @@ from ..data import load_mnist
 from ..inference import batch_mode_predictions, class_batches, fold_batchnorm
 from ..model import MLP, SGD
 from ..train import minibatches, train_step
-from . import LibraryCallError, check_prediction, run_learner
+from . import check_prediction, run_learner
+from .mistakes import explain_prediction, recognise
 
 FORGET_MOMENTUM, FORGET_SHARE = 0.01, 0.99   # exercise 1
 FORGET_WITHIN = 60                           # ln(100) / 0.01 and "5 time constants" pass
@@ -30,19 +30,6 @@ ONE_CLASS_STEPS, ONE_CLASS_SEED = 300, 10    # exercise 2: the check's own netwo
 ONE_CLASS_WITHIN = 0.16                      # "about chance" passes, "a bit lower" does not
 FOLD_RTOL = 1e-10                            # float64, the same few operations in any order
 
-
-def _explained(check, reasons, predicted):
-    """Run `check()`; on a wrong prediction, add the reason of the first matching range."""
-    try:
-        check()
-    except LibraryCallError:
-        raise
-    except AssertionError as error:
-        value = (float(predicted) if isinstance(predicted, numbers.Real)
-                 and not isinstance(predicted, bool) else None)
-        reason = next((why for low, high, why in reasons
-                       if value is not None and low <= value <= high), "")
-        raise AssertionError(f"{error} {reason}".strip()) from None
 
 
 # ---- Exercise 1: how long momentum 0.01 remembers its start ---------------------------------
@@ -78,7 +65,7 @@ def check_forgetting_steps(predicted):
                (260, 400, "Closer, but at that step the start still weighs more than 1 %: "
                           "write its weight after k steps and solve for 1 % with a logarithm."),
                (520, np.inf, "Too many: write the start's weight after k steps and solve for 1 %.")]
-    _explained(lambda: check_prediction("the steps to forget 99 % of the start", predicted,
+    explain_prediction(lambda: check_prediction("the steps to forget 99 % of the start", predicted,
                                         measured, within=FORGET_WITHIN, low=1), reasons, predicted)
 
 
@@ -109,7 +96,7 @@ def check_one_class_accuracy(predicted):
     reasons = [(0.32, 1.0, "Far lower: in a batch of sevens, BN subtracts the sevens' own mean. "
                            "What do all the sevens have in common, and what is left of each seven "
                            "once it is removed?")]
-    _explained(lambda: check_prediction("the accuracy on one-class batches", predicted,
+    explain_prediction(lambda: check_prediction("the accuracy on one-class batches", predicted,
                                         measured, within=ONE_CLASS_WITHIN, low=0, high=1),
                reasons, predicted)
     print(f"  (measured on the check's own network, trained {ONE_CLASS_STEPS} steps: "
@@ -167,14 +154,6 @@ def _fold_mistakes(W, b, gamma, beta, mean, var, eps):
     ]
 
 
-def _recognise(got, candidates):
-    """The explanation of the first candidate equal to `got`, or ""."""
-    for value, why in candidates:
-        if value is not None and np.shape(got) == np.shape(value) and np.allclose(
-                got, value, rtol=1e-9, atol=1e-12):
-            return why
-    return ""
-
 
 def check_fold_layer(fold_layer):
     """Exercise 3: `fold_layer(W, b, gamma, beta, running_mean, running_var, eps)` returns
@@ -199,7 +178,7 @@ def check_fold_layer(fold_layer):
                 raise AssertionError(f"Exercise 3 ({description}): {name} has shape "
                                      f"{value.shape}, expected {expected.shape}")
             if not np.allclose(value, expected, rtol=FOLD_RTOL, atol=1e-12):
-                why = _recognise(value, [(m[index], m[2]) for m in mistakes]) or (
+                why = recognise(value, [(m[index], m[2]) for m in mistakes]) or (
                     "compare your formula with BN(z) = s (z - mean) + beta, "
                     "s = gamma / sqrt(var + eps), written out for z = x W + b")
                 worst = float(np.max(np.abs(value - expected)))

@@ -16,17 +16,10 @@ import numpy as np
 from ..batchnorm import batchnorm_backward, batchnorm_forward
 from ..variants import frozen_batchnorm_backward, frozen_batchnorm_forward
 from . import run_learner
+from .mistakes import recognise
 
 RTOL = 1e-10     # float64, the same few operations in another order
 
-
-def _recognise(got, candidates):
-    """The explanation of the first candidate equal to `got`, or ""."""
-    for value, why in candidates:
-        if value is not None and np.shape(got) == np.shape(value) and np.allclose(
-                got, value, rtol=1e-9, atol=1e-12):
-            return why
-    return ""
 
 
 def _as_array(value, name, task):
@@ -106,11 +99,11 @@ def check_frozen_backward(frozen_backward):
         for index, name in enumerate(("dx", "dgamma", "dbeta")):
             value = _as_array(got[index], name, "Exercise 1")
             if value.shape != expected[index].shape:
-                why = _recognise(value, [(m[index], m[3]) for m in mistakes])
+                why = recognise(value, [(m[index], m[3]) for m in mistakes])
                 raise AssertionError(f"Exercise 1 ({description}): {name} has shape "
                                      f"{value.shape}, expected {expected[index].shape}. {why}")
             if not np.allclose(value, expected[index], rtol=RTOL, atol=1e-12):
-                why = _recognise(value, [(m[index], m[3]) for m in mistakes]) or (
+                why = recognise(value, [(m[index], m[3]) for m in mistakes]) or (
                     "follow y = gamma * x_hat + beta with x_hat = (x - running_mean) / "
                     "sqrt(running_var + eps) backwards, the statistics held constant")
                 worst = float(np.max(np.abs(value - expected[index])))
@@ -175,7 +168,7 @@ def check_unit_offsets(unit_offsets):
             raise AssertionError(f"Exercise 2 ({description}): shape {value.shape}, expected "
                                  f"{reference.shape}, one number per unit.{hint}")
         if not np.allclose(value, reference, rtol=RTOL, atol=1e-12):
-            why = _recognise(value, _offset_mistakes(a, mean, var, eps)) or (
+            why = recognise(value, _offset_mistakes(a, mean, var, eps)) or (
                 "per unit: the batch mean of a, minus running_mean, in units of "
                 "sqrt(running_var + eps), as a distance")
             worst = float(np.max(np.abs(value - reference)))

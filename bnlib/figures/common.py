@@ -1,5 +1,4 @@
-"""What every figure module needs: saving a figure as a PNG file or as PNG bytes."""
-import io
+"""What every figure module needs: saving a figure as a PNG file."""
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -13,9 +12,3 @@ def save_figure(fig, path):
     plt.close(fig)
     return path
 
-
-def figure_png(fig, dpi=72):
-    """The figure as PNG bytes (dpi 72 keeps the notebook small)."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi)
-    return buffer.getvalue()
