@@ -13,6 +13,7 @@ import html
 import http.server
 import importlib.util
 import re
+import shutil
 import threading
 from html.parser import HTMLParser
 from pathlib import Path
@@ -350,19 +351,30 @@ def typeset_page(chromium, url):
     return count, text, blocked, served
 
 
+@pytest.fixture(scope="module")
+def real_page_site(tmp_path_factory, mathjax_package):
+    """The students' site of one real notebook, the first with a fraction in its text (built
+    alone: the whole course's sites are built and checked once, by the tests above)."""
+    path = next(p for p in COURSE if "\\frac" in "".join(
+        c.source for c in nbformat.read(p, as_version=4).cells if c.cell_type == "markdown"))
+    root = tmp_path_factory.mktemp("one-notebook")
+    (root / "notebooks").mkdir()
+    shutil.copy2(path, root / "notebooks" / path.name)
+    shutil.copytree(REPO / "pictures", root / "pictures")
+    make_site.build(root, root / "site", student=True)
+    return root / "site", path.stem
+
+
 @pytest.mark.browser
-def test_equations_are_typeset_offline(synthetic_site, course_sites, chromium, serve):
+def test_equations_are_typeset_offline(synthetic_site, real_page_site, chromium, serve):
     site, _ = synthetic_site
     count, text, blocked, served = typeset_page(chromium, serve(site) + "notebooks/01_one.html")
     assert blocked == [], f"the page asked for {blocked}"
     assert any("/mathjax/" in url for url in served)  # the site's own copy did the work
     assert count >= 2 and "\\frac" not in text and "$" not in text, text[:2000]
     assert "Math Processing Error" not in text
-    # A page of the real course: the first one with a fraction in its text.
-    student_site, _ = course_sites["student"]
-    path = next(p for p in COURSE if "\\frac" in "".join(
-        c.source for c in nbformat.read(p, as_version=4).cells if c.cell_type == "markdown"))
-    count, text, blocked, _ = typeset_page(chromium, serve(student_site)
-                                           + f"notebooks/{path.stem}.html")
+    # A page of the real course.
+    student_site, stem = real_page_site
+    count, text, blocked, _ = typeset_page(chromium, serve(student_site) + f"notebooks/{stem}.html")
     assert blocked == [] and count > 0 and "\\frac" not in text
     assert "Math Processing Error" not in text
