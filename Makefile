@@ -5,7 +5,7 @@ STAMP  := $(VENV)/.installed-stamp
 export MPLBACKEND := Agg
 
 .PHONY: help venv lab test test-unit test-browser test-notebooks notebooks pictures bench clean student html \
-	html-student
+	html-student answer-key
 
 help:
 	@echo "make lab         create .venv if needed, install, start JupyterLab at notebook 01 on 127.0.0.1;"
@@ -17,6 +17,7 @@ help:
 	@echo "make student     write student/: the course without its solutions, to hand out"
 	@echo "make html        render the executed notebooks to site/ (index.html), to read without a kernel"
 	@echo "make html-student  the same for students, without solutions or answers, to site-student/"
+	@echo "make answer-key  answer-key/answer_key.md: every answer and solution, for teachers"
 
 # The venv is (re)installed when it is missing or requirements.txt / pyproject.toml / the
 # JupyterLab settings in jupyter-config/ changed.
@@ -76,6 +77,9 @@ bench: $(STAMP)
 # Teachers: the solution-free edition (### BEGIN/END SOLUTION regions become stubs) and the sites.
 student: $(STAMP)
 	$(PY) -m tools.make_student --out student
+
+answer-key: $(STAMP)
+	$(PY) -m tools.make_answer_key --out answer-key
 
 # The teachers' and CI's tools (nbgrader; MathJax for the sites), never the learners'.
 TEST_STAMP := $(VENV)/.test-requirements-stamp
