@@ -82,7 +82,6 @@ def measured_gradient_factor():
     return float((medians[0] / medians[-1]) ** (1 / (GRADIENT_DEPTH - 1)))
 
 
-
 def check_gradient_factor(predicted):
     """Exercise 2: the predicted factor per layer against the measurement."""
     measured = measured_gradient_factor()
@@ -91,8 +90,10 @@ def check_gradient_factor(predicted):
                            "units, do to the size of the gradient at weight scale 0.2?"),
                (1.2, np.inf, "Your number is about the weights' factor alone: every layer "
                              "also multiplies by sigma'(z).")]
-    explain_prediction(lambda: check_prediction("the factor per layer", predicted, measured,
-                                        within=GRADIENT_WITHIN, low=0), reasons, predicted)
+    explain_prediction(
+        lambda: check_prediction("the factor per layer", predicted, measured,
+                                 within=GRADIENT_WITHIN, low=0),
+        reasons, predicted)
 
 
 # ---- Exercise 3 -----------------------------------------------------------------------------
@@ -113,6 +114,7 @@ def check_shifted_share(predicted):
                           "saturated regions does it bring closer?"),
                (0.5, 1.0, "The two regions are no longer the same distance from the centre: "
                           "count each one on its own.")]
-    explain_prediction(lambda: check_prediction("the saturated share", predicted, measured,
-                                        within=SHIFTED_WITHIN, low=0, high=1),
-               reasons, predicted)
+    explain_prediction(
+        lambda: check_prediction("the saturated share", predicted, measured, within=SHIFTED_WITHIN,
+                                 low=0, high=1),
+        reasons, predicted)

@@ -31,7 +31,6 @@ ONE_CLASS_WITHIN = 0.16                      # "about chance" passes, "a bit low
 FOLD_RTOL = 1e-10                            # float64, the same few operations in any order
 
 
-
 # ---- Exercise 1: how long momentum 0.01 remembers its start ---------------------------------
 
 @functools.lru_cache(maxsize=None)
@@ -65,8 +64,10 @@ def check_forgetting_steps(predicted):
                (260, 400, "Closer, but at that step the start still weighs more than 1 %: "
                           "write its weight after k steps and solve for 1 % with a logarithm."),
                (520, np.inf, "Too many: write the start's weight after k steps and solve for 1 %.")]
-    explain_prediction(lambda: check_prediction("the steps to forget 99 % of the start", predicted,
-                                        measured, within=FORGET_WITHIN, low=1), reasons, predicted)
+    explain_prediction(
+        lambda: check_prediction("the steps to forget 99 % of the start", predicted, measured,
+                                 within=FORGET_WITHIN, low=1),
+        reasons, predicted)
 
 
 # ---- Exercise 2: a batch of one class in training mode --------------------------------------
@@ -96,9 +97,10 @@ def check_one_class_accuracy(predicted):
     reasons = [(0.32, 1.0, "Far lower: in a batch of sevens, BN subtracts the sevens' own mean. "
                            "What do all the sevens have in common, and what is left of each seven "
                            "once it is removed?")]
-    explain_prediction(lambda: check_prediction("the accuracy on one-class batches", predicted,
-                                        measured, within=ONE_CLASS_WITHIN, low=0, high=1),
-               reasons, predicted)
+    explain_prediction(
+        lambda: check_prediction("the accuracy on one-class batches", predicted, measured,
+                                 within=ONE_CLASS_WITHIN, low=0, high=1),
+        reasons, predicted)
     print(f"  (measured on the check's own network, trained {ONE_CLASS_STEPS} steps: "
           f"{in_eval:.3f} in evaluation mode)")
 
@@ -152,7 +154,6 @@ def _fold_mistakes(W, b, gamma, beta, mean, var, eps):
         (W * np.abs(s), None, "gamma may be negative: keep its sign"),
         (W * s, (b - mean) * s, "beta is missing from b'"),
     ]
-
 
 
 def check_fold_layer(fold_layer):

@@ -21,7 +21,6 @@ from .mistakes import recognise
 RTOL = 1e-10     # float64, the same few operations in another order
 
 
-
 def _as_array(value, name, task):
     try:
         return np.asarray(value, dtype=float)
